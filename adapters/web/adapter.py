@@ -1,0 +1,376 @@
+"""The local web playground: a page and a JSON API over the demo network's channels.
+
+The playground is a platform like any other: people post through the API,
+the adapter turns posts into core events, and the core's copies come back
+through send/edit/delete. Its "platform storage" is the ``web_messages``
+table, so a copy is posted exactly once even across a crash (the nonce is
+unique, and a repeated send returns the existing post).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import Mapping
+from importlib.resources import files
+from typing import Any
+
+from aiohttp import web
+
+from adapters.web import markup
+from bot.errors import ConfigError, DeliveryError
+from bot.events import Author, ChannelRef, CommandInvoked, IncomingMessage, MessageDeleted, MessageEdited, MessageRef
+from bot.events import OutgoingMessage, Reply
+from bot.model import Channel
+from bot.ports import AdapterContext, Check, EventSink
+from bot.richtext import RichText, to_json, to_plain
+
+log = logging.getLogger(__name__)
+MAX_INPUT = 40000
+MAX_USER = 80
+
+
+class WebAdapter:
+    """aiohttp server for the playground page and its API."""
+
+    platform = "web"
+    can_upload = True
+
+    def __init__(self, config: Mapping[str, Any], context: AdapterContext) -> None:
+        self.host = str(config.get("host", "127.0.0.1"))
+        port = config.get("port", 8080)
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ConfigError("adapters.web.port: must be a port number from 0 to 65535")
+        self.port = port
+        self.pace = float(config.get("pace", 0.0))
+        self.max_text = int(config.get("max_text", 4000))
+        if self.max_text < 200:
+            raise ConfigError("adapters.web.max_text: must be at least 200")
+        self.context = context
+        self.db = context.db
+        self._sink: EventSink | None = None
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+        self._ensure_table()
+
+    # ------------------------------------------------------------ storage
+
+    def _ensure_table(self) -> None:
+        if "web_messages" in self.db.table_names():
+            return
+        self.db["web_messages"].create(
+            {
+                "id": int,
+                "channel": str,
+                "user": str,
+                "city": str,
+                "lang": str,
+                "text": str,
+                "segments": str,
+                "footer": str,
+                "original_text": str,
+                "original_lang": str,
+                "topics": str,
+                "topic_labels": str,
+                "thread_id": int,
+                "nonce": str,
+                "message_id": int,
+                "is_copy": int,
+                "translated": int,
+                "deleted": int,
+                "edited_at": float,
+                "created_at": float,
+            },
+            pk="id",
+        )
+        self.db["web_messages"].create_index(["nonce"], unique=True)
+        self.db["web_messages"].create_index(["channel", "id"])
+
+    def channels(self) -> dict[str, Channel]:
+        """API id (the channel part of ``web:space/channel``) -> linked channel."""
+        return {c.ref.channel: c for c in self.context.channels("web")}
+
+    def _row(self, channel: str, mid: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from web_messages where id = ? and channel = ?", [mid, channel]))
+        return rows[0] if rows else None
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        rows = self.db.query("select * from web_messages where channel = ? and deleted = 0 order by id", [channel])
+        return [_public(r) for r in rows]
+
+    # ------------------------------------------------------------ Adapter protocol
+
+    def render(self, text: RichText) -> str:
+        return markup.render(text)
+
+    async def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        app = web.Application(client_max_size=1024 * 1024)
+        app.add_routes(
+            [
+                web.get("/", self.page),
+                web.get("/static/{name}", self.static),
+                web.get("/api/health", self.health),
+                web.get("/api/channels", self.list_channels),
+                web.get("/api/channels/{cid}/messages", self.list_messages),
+                web.post("/api/channels/{cid}/messages", self.post_message),
+                web.patch("/api/channels/{cid}/messages/{mid}", self.edit_message),
+                web.delete("/api/channels/{cid}/messages/{mid}", self.delete_message),
+            ]
+        )
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise ConfigError(f"adapters.web: cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
+        sockets = site._server.sockets if site._server else []  # noqa: SLF001 - the bound port when port = 0
+        port = sockets[0].getsockname()[1] if sockets else self.port
+        self.url = f"http://{self.host}:{port}/"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def send(self, msg: OutgoingMessage) -> MessageRef:
+        existing = await self.find_sent(msg)
+        if existing is not None:
+            return existing
+        meta = msg.meta
+        thread = int(msg.thread_id) if msg.thread_id else None
+        table = self.db["web_messages"]
+        with self.db.atomic():
+            table.insert(
+                {
+                    "channel": msg.channel.channel,
+                    "user": msg.author.name if msg.author else "Agora",
+                    "city": meta.city if meta else "",
+                    "lang": meta.lang if meta else "",
+                    "text": markup.render(msg.text),
+                    "segments": json.dumps(to_json(msg.text)),
+                    "footer": to_plain(msg.footer),
+                    "original_text": markup.render(meta.original_text) if meta else None,
+                    "original_lang": meta.original_lang if meta else None,
+                    "topics": json.dumps(list(meta.topics) if meta else []),
+                    "topic_labels": json.dumps(list(meta.topic_labels) if meta else []),
+                    "thread_id": thread,
+                    "nonce": msg.nonce,
+                    "message_id": meta.message_id if meta else None,
+                    "is_copy": 1,
+                    "translated": int(meta.translated) if meta else 1,
+                    "deleted": 0,
+                    "created_at": time.time(),
+                }
+            )
+        new_id = str(table.last_pk)
+        return MessageRef(msg.channel, new_id, msg.thread_id or new_id)
+
+    async def find_sent(self, msg: OutgoingMessage) -> MessageRef | None:
+        rows = list(self.db.query("select id, thread_id from web_messages where nonce = ?", [msg.nonce]))
+        if not rows:
+            return None
+        row = rows[0]
+        return MessageRef(msg.channel, str(row["id"]), str(row["thread_id"] or row["id"]))
+
+    async def edit(self, ref: MessageRef, msg: OutgoingMessage) -> None:
+        if self._row(ref.channel.channel, int(ref.id)) is None:
+            raise DeliveryError(f"web message {ref.id} not found", retriable=False)
+        meta = msg.meta
+        with self.db.atomic():
+            self.db["web_messages"].update(
+                int(ref.id),
+                {
+                    "text": markup.render(msg.text),
+                    "segments": json.dumps(to_json(msg.text)),
+                    "footer": to_plain(msg.footer),
+                    "original_text": markup.render(meta.original_text) if meta else None,
+                    "topics": json.dumps(list(meta.topics) if meta else []),
+                    "topic_labels": json.dumps(list(meta.topic_labels) if meta else []),
+                    "translated": int(meta.translated) if meta else 1,
+                    "edited_at": time.time(),
+                },
+            )
+
+    async def delete(self, ref: MessageRef) -> None:
+        with self.db.atomic():
+            self.db.execute("update web_messages set deleted = 1 where id = ?", [int(ref.id)])
+
+    def checks(self) -> list[Check]:
+        names = [c.ref.channel for c in self.context.channels("web")]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            return [Check("web channels", False, f"channel names used in two spaces: {', '.join(dupes)}",
+                          "give every web channel a distinct name")]
+        return [Check("web playground", True, f"http://{self.host}:{self.port}/ ({len(names)} channels)")]
+
+    # ------------------------------------------------------------ HTTP handlers
+
+    async def page(self, request: web.Request) -> web.Response:
+        html = files("adapters.web").joinpath("static/index.html").read_text(encoding="utf-8")
+        return web.Response(text=html, content_type="text/html")
+
+    async def static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        types = {".js": "application/javascript", ".css": "text/css"}
+        suffix = name[name.rfind(".") :] if "." in name else ""
+        if suffix not in types or "/" in name or name.startswith("."):
+            raise web.HTTPNotFound()
+        resource = files("adapters.web").joinpath("static").joinpath(name)
+        if not resource.is_file():
+            raise web.HTTPNotFound()
+        return web.Response(text=resource.read_text(encoding="utf-8"), content_type=types[suffix])
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def list_channels(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            [
+                {"id": cid, "city": c.city, "lang": c.lang, "platform": "web", "network": c.network, "mode": c.mode,
+                 "country": c.country}
+                for cid, c in self.channels().items()
+            ]
+        )
+
+    def _channel(self, request: web.Request) -> tuple[str, Channel]:
+        cid = request.match_info["cid"]
+        channel = self.channels().get(cid)
+        if channel is None:
+            raise _error(404, f"no channel {cid[:40]!r}; GET /api/channels lists them")
+        return cid, channel
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        cid, _ = self._channel(request)
+        return web.json_response(self.messages(cid))
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        cid, channel = self._channel(request)
+        body = await _json_body(request)
+        user = body.get("user")
+        text = body.get("text")
+        thread = body.get("thread_id")
+        if not isinstance(user, str) or not user.strip() or len(user) > MAX_USER:
+            raise _error(400, f"'user' must be a name of 1 to {MAX_USER} characters")
+        if not isinstance(text, str):
+            raise _error(400, "'text' must be a string")
+        if len(text) > MAX_INPUT:
+            raise _error(400, self.context.catalog.t("error.too_long", channel.lang, length=len(text), limit=MAX_INPUT))
+        if thread is not None:
+            if isinstance(thread, str) and thread.isdigit():
+                thread = int(thread)
+            if not isinstance(thread, int) or isinstance(thread, bool) or self._row(cid, thread) is None:
+                raise _error(400, "'thread_id' must be the id of a message in this channel")
+        author = Author(id=f"web:{user.strip()}", name=user.strip())
+        ref = ChannelRef("web", channel.ref.space, cid)
+        if text.lstrip().startswith("/"):
+            return await self._command(ref, author, text.strip(), thread)
+        if not text.strip():
+            raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
+        table = self.db["web_messages"]
+        with self.db.atomic():
+            table.insert(
+                {
+                    "channel": cid, "user": author.name, "city": channel.city, "lang": channel.lang, "text": text,
+                    "segments": json.dumps(to_json(markup.parse(text))), "footer": "", "topics": "[]",
+                    "topic_labels": "[]", "thread_id": thread, "is_copy": 0, "translated": 1, "deleted": 0,
+                    "created_at": time.time(),
+                }
+            )
+        mid = str(table.last_pk)
+        await self._emit(
+            IncomingMessage(ref, mid, author, markup.parse(text), thread_id=str(thread) if thread else None)
+        )
+        return web.json_response({"id": int(mid)}, status=201)
+
+    async def _command(self, ref: ChannelRef, author: Author, text: str, thread: int | None) -> web.Response:
+        name, _, args = text[1:].partition(" ")
+        replies: list[Reply] = []
+
+        async def collect(reply: Reply) -> None:
+            replies.append(reply)
+
+        await self._emit(
+            CommandInvoked(ref, author, name.lower(), args.strip(), collect, can_manage=True,
+                           thread_id=str(thread) if thread else None)
+        )
+        body: dict[str, Any] = {"id": None, "reply": "\n".join(markup.render(r.text) for r in replies)}
+        images = [r.image for r in replies if r.image]
+        if images:
+            body["image"] = "data:image/png;base64," + base64.b64encode(images[0]).decode()
+        return web.json_response(body)
+
+    async def edit_message(self, request: web.Request) -> web.Response:
+        cid, channel = self._channel(request)
+        row = self._message_row(request, cid)
+        body = await _json_body(request)
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_INPUT:
+            raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
+        with self.db.atomic():
+            self.db["web_messages"].update(
+                row["id"], {"text": text, "segments": json.dumps(to_json(markup.parse(text))), "edited_at": time.time()}
+            )
+        await self._emit(MessageEdited(channel.ref, str(row["id"]), markup.parse(text)))
+        return web.json_response({"id": row["id"]})
+
+    async def delete_message(self, request: web.Request) -> web.Response:
+        cid, channel = self._channel(request)
+        row = self._message_row(request, cid)
+        with self.db.atomic():
+            self.db.execute("update web_messages set deleted = 1 where id = ?", [row["id"]])
+        await self._emit(MessageDeleted(channel.ref, str(row["id"])))
+        return web.json_response({"id": row["id"]})
+
+    def _message_row(self, request: web.Request, cid: str) -> dict[str, Any]:
+        mid = request.match_info["mid"]
+        row = self._row(cid, int(mid)) if mid.isdigit() and len(mid) < 12 else None
+        if row is None or row["deleted"]:
+            raise _error(404, f"no message {mid[:20]!r} in channel {cid!r}")
+        return row
+
+    async def _emit(self, event: Any) -> None:
+        if self._sink is not None:
+            await self._sink(event)
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    """A web_messages row as the API contract shows it."""
+    return {
+        "id": row["id"],
+        "user": row["user"],
+        "city": row["city"],
+        "text": row["text"],
+        "lang": row["lang"],
+        "original_text": row["original_text"] if row["is_copy"] else row["text"],
+        "original_lang": row["original_lang"] if row["is_copy"] else row["lang"],
+        "topics": json.loads(row["topics"] or "[]"),
+        "topic_labels": json.loads(row["topic_labels"] or "[]"),
+        "thread_id": row["thread_id"],
+        "segments": json.loads(row["segments"] or "[]"),
+        "footer": row["footer"] or "",
+        "is_copy": bool(row["is_copy"]),
+        "translated": bool(row["translated"]),
+        "message_id": row["message_id"],
+        "edited": row["edited_at"] is not None,
+    }
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise _error(400, "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise _error(400, "the body must be a JSON object")
+    return body
+
+
+def _error(status: int, message: str) -> web.HTTPException:
+    cls = {400: web.HTTPBadRequest, 404: web.HTTPNotFound}[status]
+    return cls(text=json.dumps({"error": message}), content_type="application/json")
+

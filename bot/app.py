@@ -1,0 +1,175 @@
+"""The composition root: builds the store, translator, relay and adapters, and runs them.
+
+Adapters and the translator are found through entry points, so this module
+names no platform and no engine. Tests pass their own adapters or translator
+to exercise the real core against fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot.commands import COMMANDS
+from bot.compose import Composer
+from bot.config import Config
+from bot.digest import Digests
+from bot.errors import ConfigError
+from bot.events import ChannelRef, CommandInvoked, Event, IncomingMessage, MessageDeleted, MessageEdited, TranslateRequest
+from bot.handlers import Commands
+from bot.i18n import Catalog, default_catalog
+from bot.model import Channel
+from bot.outbox import Outbox
+from bot.passthrough import PassThrough
+from bot.ports import Adapter, AdapterContext, Translator, load_plugin, plugin_names
+from bot.relay import Relay
+from bot.report import Reports
+from bot.richtext import RichText, plain
+from bot.search import Search
+from bot.store import Store, open_database
+from bot.topics import Tagger, default_tagger
+
+log = logging.getLogger(__name__)
+
+
+def load_translator(config: Config, store: Store) -> Translator:
+    """The configured translator, or a pass-through when no translation package is installed."""
+    if "default" not in plugin_names("agora.translators"):
+        log.warning("no translation package installed: messages will be relayed untranslated")
+        return PassThrough()
+    factory = load_plugin("agora.translators", "default")
+    translator: Translator = factory(config.translation, store)
+    return translator
+
+
+def markup_parser(platform: str) -> Callable[[str], RichText]:
+    """The platform's markup parser (entry-point group ``agora.markup``), plain text if none."""
+    try:
+        module = load_plugin("agora.markup", platform)
+    except ConfigError:
+        return plain
+    parse: Callable[[str], RichText] = module.parse
+    return parse
+
+
+class Agora:
+    """One running bot: every enabled adapter feeding one relay."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        adapters: Mapping[str, Adapter] | None = None,
+        translator: Translator | None = None,
+        tagger: Tagger | None = None,
+        catalog: Catalog | None = None,
+        clock: Callable[[], float] = time.time,
+        environ: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.config = config
+        self.db = open_database(config.database)
+        self.store = Store(self.db, clock)
+        self.catalog = catalog or default_catalog()
+        self.tagger = tagger or default_tagger()
+        self.sync_config()
+        self.translator = translator or load_translator(config, self.store)
+        self.composer = Composer(self.store, self.translator, self.tagger, self.catalog)
+        self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else {}
+        self.outbox = Outbox(self.store, self.adapters, self.composer, config.outbox, clock)
+        self.relay = Relay(self.store, self.translator, self.tagger, self.outbox.wake, config)
+        self.reports = Reports(self.store, self.tagger, self.catalog, clock)
+        self.search = Search(self.store, self.tagger, self.translator, self.catalog)
+        self.digests = Digests(self.store, self.reports, self.outbox.wake, config, clock)
+        self._parsers: dict[str, Callable[[str], RichText]] = {}
+        self.commands = Commands(
+            self.store, self.relay, self.translator, self.tagger, self.catalog, self.reports, self.search, config,
+            markup=self.parse_markup, wake_digests=self.digests.poke,
+        )
+        if adapters is None:
+            context = self.adapter_context(environ)
+            for name in config.enabled_adapters():
+                factory = load_plugin("agora.adapters", name)
+                self.adapters[name] = factory(config.adapters[name], context)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.started = False
+
+    def adapter_context(self, environ: Mapping[str, str] = os.environ) -> AdapterContext:
+        return AdapterContext(
+            db=self.db, channels=self.store.platform_channels, commands=COMMANDS, catalog=self.catalog,
+            environ=environ,
+        )
+
+    def parse_markup(self, platform: str, text: str) -> RichText:
+        if platform not in self._parsers:
+            self._parsers[platform] = markup_parser(platform)
+        return self._parsers[platform](text)
+
+    def sync_config(self) -> None:
+        """Bring networks and channels declared in config.toml into the database.
+
+        New ones are added; existing ones keep what commands changed (language,
+        mode, topics) but take the config's city and country.
+        """
+        for net in self.config.networks:
+            if self.store.network(net.name) is None:
+                self.store.create_network(net.name, net.code)
+            for ch in net.channels:
+                existing = self.store.channel(ch.ref)
+                if existing is None or existing.network != net.name:
+                    self.store.link_channel(Channel(ch.ref, net.name, ch.city, ch.lang, ch.mode, ch.country), "config")
+                elif (existing.city, existing.country) != (ch.city, ch.country):
+                    self.store.update_channel(ch.ref, city=ch.city, country=ch.country)
+
+    async def start(self) -> None:
+        """Connect every adapter, then resume pending deliveries and the digest schedule."""
+        for name, adapter in self.adapters.items():
+            log.info("starting adapter %s", name)
+            await adapter.start(self.handle)
+        self.outbox.start()
+        self._tasks.append(asyncio.create_task(self.digests.run(), name="digests"))
+        self.started = True
+        log.info("Agora started: adapters %s, translation %s", ", ".join(self.adapters) or "none",
+                 self.translator.name)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop taking events, let in-flight posts finish, keep the rest for next time."""
+        for name, adapter in self.adapters.items():
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("adapter %s did not stop cleanly", name)
+        await self.outbox.stop(grace)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.translator.close()
+        self.db.close()
+        self.started = False
+
+    async def handle(self, event: Event) -> None:
+        """The sink every adapter feeds. Never raises back into an adapter."""
+        try:
+            match event:
+                case IncomingMessage():
+                    await self.relay.on_message(event)
+                case MessageEdited():
+                    await self.relay.on_edit(event)
+                case MessageDeleted():
+                    await self.relay.on_delete(event)
+                case CommandInvoked():
+                    await self.commands.handle(event)
+                case TranslateRequest():
+                    await self.commands.translate_for(event)
+        except Exception:
+            log.exception("could not handle %s in %s", type(event).__name__, getattr(event, "channel", "?"))
+
+    def channel(self, ref: ChannelRef) -> Channel | None:
+        return self.store.channel(ref)

@@ -1,0 +1,257 @@
+"""The ``agora`` command line.
+
+Core commands live here; packages add their own (``models``, ``translate``,
+``slack``, ``discord``) through the ``agora.cli`` entry-point group, so the
+core never imports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.config import Config, find_config, load_config, parse_config
+from bot.errors import AgoraError, ConfigError
+from bot.events import LANGUAGES
+from bot.ports import Check, load_plugin, plugin_names
+
+log = logging.getLogger("agora")
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("aiohttp.access", "slack_bolt", "slack_sdk", "discord", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if not verbose else logging.DEBUG)
+
+
+def config_or_exit(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+def config_or_defaults(path: str | None) -> Config:
+    """For commands that also work without a config file (tag, translate)."""
+    if path or os.environ.get("AGORA_CONFIG") or find_config(None).exists():
+        return config_or_exit(path)
+    return parse_config({}, base=Path.cwd())
+
+
+class AgoraGroup(click.Group):
+    """Adds the commands other packages register under ``agora.cli``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(plugin_names("agora.cli")))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in plugin_names("agora.cli"):
+            try:
+                loaded = load_plugin("agora.cli", name)
+            except ImportError as exc:
+                raise click.ClickException(f"the '{name}' commands are not available: {exc}") from None
+            command = loaded if isinstance(loaded, click.Command) else None
+        return command
+
+
+@click.group(cls=AgoraGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="agora")
+def main() -> None:
+    """Agora: a multilingual forum bot for networks of city governments.
+
+    Relays questions between city channels on Slack, Discord and the local
+    web playground, translating among English, Spanish and Portuguese and
+    tagging every message by topic.
+    """
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file (default: AGORA_CONFIG or ./config.toml)")
+@click.option("-v", "--verbose", is_flag=True, help="log debug details (never message text at INFO)")
+def run(config_path: str | None, verbose: bool) -> None:
+    """Start every enabled adapter and relay until Ctrl-C."""
+    setup_logging(verbose)
+    config = config_or_exit(config_path)
+    try:
+        asyncio.run(_run(config))
+    except AgoraError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _run(config: Config) -> None:
+    from bot.app import Agora
+
+    agora = Agora(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await agora.start()
+    except BaseException:
+        await agora.stop(grace=0)
+        raise
+    for name, adapter in agora.adapters.items():
+        url = getattr(adapter, "url", "")
+        if url:
+            click.echo(f"Agora {name}: {url}")
+    click.echo(f"Agora is running (database {config.database}, translation: {agora.translator.name}). Ctrl-C stops.")
+    await stop.wait()
+    click.echo("Stopping: finishing posts in flight; anything pending is kept for the next start.")
+    await agora.stop()
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file")
+def doctor(config_path: str | None) -> None:
+    """Check the configuration, database, tokens and translation, and say what to fix."""
+    checks: list[Check] = []
+    try:
+        config = load_config(config_path)
+        checks.append(Check("configuration", True, str(config.path)))
+    except ConfigError as exc:
+        _print_checks([Check("configuration", False, str(exc), "fix the key named above")])
+        raise SystemExit(1) from None
+    try:
+        from bot.app import load_translator
+        from bot.commands import COMMANDS
+        from bot.i18n import default_catalog
+        from bot.ports import AdapterContext
+        from bot.store import Store, open_database
+
+        db = open_database(config.database)
+        store = Store(db)
+        checks.append(Check("database", True, f"{config.database} ({len(store.all_channels())} linked channels)"))
+        parked = store.parked()
+        if parked:
+            checks.append(Check("deliveries", False, f"{len(parked)} parked, latest: {parked[0].last_error}",
+                                "see the outbox table; fix the channel or permissions, then relink"))
+        translator = load_translator(config, store)
+        checks += translator.checks()
+        context = AdapterContext(db, store.platform_channels, COMMANDS, default_catalog(), os.environ)
+        for name in config.enabled_adapters():
+            try:
+                adapter = load_plugin("agora.adapters", name)(config.adapters[name], context)
+                checks += adapter.checks()
+            except (AgoraError, ImportError) as exc:
+                checks.append(Check(f"adapter {name}", False, str(exc), f"fix [adapters.{name}] or disable it"))
+        db.close()
+    except AgoraError as exc:
+        checks.append(Check("startup", False, str(exc)))
+    _print_checks(checks)
+    if not all(c.ok for c in checks):
+        raise SystemExit(1)
+
+
+def _print_checks(checks: list[Check]) -> None:
+    for c in checks:
+        mark = "ok " if c.ok else "FIX"
+        click.echo(f"[{mark}] {c.name}: {c.detail}")
+        if not c.ok and c.fix:
+            click.echo(f"      -> {c.fix}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line (the stable contract)")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file")
+def tag(as_json: bool, config_path: str | None) -> None:
+    """Tag messages read from stdin, one per line, with their language and topics."""
+    from bot.app import load_translator
+    from bot.store import Store, open_database
+    from bot.topics import default_tagger
+
+    config = config_or_defaults(config_path)
+    tagger = default_tagger()
+    detector = load_translator(_detection_only(config), Store(open_database(":memory:")))
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        lang = detector.detect(text, config.default_lang)
+        result = tagger.tag(text, lang)
+        if as_json:
+            click.echo(json.dumps({"lang": lang, "topics": list(result.topics)}, ensure_ascii=False))
+        else:
+            click.echo(f"{lang}\t{', '.join(result.topics) or '-'}")
+
+
+def _detection_only(config: Config) -> Config:
+    """Detection needs no engine: avoid starting one just to tag."""
+    from dataclasses import replace
+
+    return replace(config, translation={**config.translation, "backend": "none"})
+
+
+@main.command()
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 3650), help="period length")
+@click.option("--png", type=click.Path(dir_okay=False, writable=True), help="also write the bar chart here")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, help="language of the report")
+@click.option("--network", default=None, help="one network (default: all)")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file")
+def report(days: int, png: str | None, lang: str | None, network: str | None, config_path: str | None) -> None:
+    """Print the hot-topics report of the last N days."""
+    from bot.i18n import default_catalog
+    from bot.report import Reports
+    from bot.richtext import to_plain
+    from bot.store import Store, open_database
+    from bot.topics import default_tagger
+
+    config = config_or_exit(config_path)
+    store = Store(open_database(config.database))
+    reports = Reports(store, default_tagger(), default_catalog())
+    language = lang or config.default_lang
+    stats = reports.hot_topics(network, days)
+    click.echo(to_plain(reports.render(stats, days, language)))
+    if png:
+        Path(png).write_bytes(reports.chart(stats, days, language))
+        click.echo(f"chart written to {png}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print the figures as one JSON document")
+@click.argument("suites", nargs=-1)
+def bench(as_json: bool, suites: tuple[str, ...]) -> None:
+    """Run benchmarks (tagging, relay, load, translation) and print their figures.
+
+    With no SUITES, runs the quick ones (tagging, relay); `agora bench load`
+    runs the 1,000-message load test against fake Slack and Discord servers.
+    """
+    import importlib
+
+    available = {"tagging", "relay", "translation", "load"}
+    chosen = list(suites) or ["tagging", "relay"]
+    unknown = [s for s in chosen if s not in available]
+    if unknown:
+        raise click.BadParameter(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(sorted(available))}")
+    results: dict[str, Any] = {}
+    for suite in chosen:
+        try:
+            module = importlib.import_module(f"benchmarks.{suite}")
+        except ImportError as exc:
+            raise click.ClickException(f"benchmark {suite} is not available here: {exc}") from None
+        click.echo(f"running {suite}…", err=True)
+        results[suite] = module.run()
+    if as_json:
+        click.echo(json.dumps(results, indent=2, ensure_ascii=False))
+    else:
+        for suite, figures in results.items():
+            click.echo(f"== {suite}")
+            for key, value in figures.items():
+                click.echo(f"  {key}: {value}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

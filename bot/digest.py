@@ -1,0 +1,88 @@
+"""The weekly digest: posted by the bot on a schedule kept in the database.
+
+Each opted-in channel stores when its next digest is due, so a restart neither
+skips nor repeats one: a digest that fell due while Agora was down goes out at
+start-up, once, and the next is set a week on. Digests travel through the
+outbox like any copy, so they are paced, retried and delivered exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+
+from bot.config import Config
+from bot.events import ChannelRef
+from bot.report import Reports
+from bot.store import SEND, Store
+
+log = logging.getLogger(__name__)
+CHECK_EVERY = 60.0
+
+
+def next_slot(after: float, weekday: int, hour: int) -> float:
+    """The first ``weekday`` at ``hour``:00 UTC strictly after ``after``."""
+    start = dt.datetime.fromtimestamp(after, dt.UTC)
+    day = start.replace(hour=hour, minute=0, second=0, microsecond=0)
+    day += dt.timedelta(days=(weekday - day.weekday()) % 7)
+    if day.timestamp() <= after:
+        day += dt.timedelta(days=7)
+    return day.timestamp()
+
+
+class Digests:
+    """Finds due digests, queues them, and sleeps until the next check."""
+
+    def __init__(
+        self, store: Store, reports: Reports, wake: Callable[[ChannelRef], None], config: Config,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.reports = reports
+        self.wake = wake
+        self.config = config
+        self.clock = clock
+        self._event = asyncio.Event()
+
+    def poke(self) -> None:
+        """A channel opted in: schedule it now rather than at the next check."""
+        self._event.set()
+
+    def run_due(self) -> int:
+        """Queue every digest that is due; returns how many were queued."""
+        now = self.clock()
+        queued = 0
+        for channel, due in self.store.digest_due(now):
+            following = next_slot(now, self.config.digest_weekday, self.config.digest_hour)
+            if due is None:  # just opted in: first digest at the next slot
+                self.store.set_digest_next(channel.ref, following)
+                continue
+            text = self.reports.digest(channel.network, channel.lang)
+            with self.store.transaction():
+                msg_id = self.store.add_message(
+                    network=channel.network, channel=channel.ref, platform_id=None, root_id=None, kind="notice",
+                    author_id="agora", author_name="Agora", author_avatar=None, city=channel.city,
+                    country=channel.country, text=text, lang=channel.lang, topics=(),
+                )
+                copy_id = self.store.add_copy(msg_id, channel.ref, channel.lang)
+                self.store.enqueue(channel.ref, copy_id, SEND)
+                self.store.set_digest_next(channel.ref, following)
+            self.wake(channel.ref)
+            queued += 1
+            log.info("queued weekly digest for %s", channel.ref)
+        return queued
+
+    async def run(self) -> None:
+        while True:
+            try:
+                self.run_due()
+            except Exception:
+                log.exception("digest check failed; trying again in %.0fs", CHECK_EVERY)
+            self._event.clear()
+            try:
+                await asyncio.wait_for(self._event.wait(), CHECK_EVERY)
+            except TimeoutError:
+                pass

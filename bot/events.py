@@ -1,0 +1,193 @@
+"""Typed events that cross the boundary between adapters and the core.
+
+Adapters turn platform payloads into these frozen records and hand them to the
+core's sink; the core answers with :class:`OutgoingMessage` values. Platform ids
+stay opaque strings so the core never learns a platform's id scheme.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.richtext import RichText
+
+LANGUAGES: tuple[str, ...] = ("en", "es", "pt")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ChannelRef:
+    """A channel on some platform, written ``platform:space/channel``."""
+
+    platform: str
+    space: str
+    channel: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.space}/{self.channel}"
+
+    @classmethod
+    def parse(cls, text: str) -> ChannelRef:
+        """Parse ``platform:space/channel``; raise ValueError naming the problem."""
+        platform, sep, rest = text.partition(":")
+        space, sep2, channel = rest.partition("/")
+        if not (sep and sep2 and platform and space and channel) or "/" in channel:
+            raise ValueError(f"channel reference {text!r} is not of the form platform:space/channel")
+        return cls(platform, space, channel)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message the bot posted or saw; ``thread_id`` is its thread root, if any."""
+
+    channel: ChannelRef
+    id: str
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote a message, as the platform shows them."""
+
+    id: str
+    name: str
+    avatar_url: str | None = None
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file shared with a message; relayed as a link with its name."""
+
+    name: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """A message posted in a channel the bot can see.
+
+    ``thread_id`` is the platform id of the thread root when the message is a
+    reply in a thread. ``event_id`` lets the core drop redelivered events
+    (Slack retries, gateway resumes); adapters set it when the platform has one.
+    """
+
+    channel: ChannelRef
+    id: str
+    author: Author
+    text: RichText
+    thread_id: str | None = None
+    event_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    locale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEdited:
+    """The author changed a message's text."""
+
+    channel: ChannelRef
+    id: str
+    text: RichText
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDeleted:
+    """The author deleted a message."""
+
+    channel: ChannelRef
+    id: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The core's answer to a command, in the caller's language.
+
+    ``image`` carries a PNG (the hot-topics chart) for platforms that can post
+    one; ``text`` always stands on its own for those that cannot.
+    """
+
+    text: RichText
+    ephemeral: bool = True
+    image: bytes | None = None
+    image_name: str | None = None
+
+
+Replier = Callable[[Reply], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInvoked:
+    """A slash command, already acknowledged by the adapter.
+
+    ``name`` is the top-level command (``ask`` or ``agora``) and ``args`` the
+    raw argument text; the core parses it against the command table so every
+    platform shares one parser. ``can_manage`` reports whether the platform
+    says the caller may manage the channel (needed to link or unlink it).
+    """
+
+    channel: ChannelRef
+    author: Author
+    name: str
+    args: str
+    reply: Replier
+    locale: str | None = None
+    can_manage: bool = False
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranslateRequest:
+    """"Translate for me": one reader wants one message in their own language.
+
+    The answer goes only to that reader (ephemeral), so a member can follow a
+    channel that is not in their language without changing it for everyone.
+    """
+
+    channel: ChannelRef
+    author: Author
+    text: RichText
+    reply: Replier
+    locale: str | None = None
+
+
+Event = IncomingMessage | MessageEdited | MessageDeleted | CommandInvoked | TranslateRequest
+
+
+@dataclass(frozen=True, slots=True)
+class CopyMeta:
+    """What a copy is, for adapters that show it structurally (the web page)."""
+
+    message_id: int
+    city: str
+    lang: str
+    original_text: RichText
+    original_lang: str
+    topics: tuple[str, ...] = ()
+    topic_labels: tuple[str, ...] = ()
+    translated: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One post the core asks an adapter to make.
+
+    ``nonce`` is unique per post and stable across retries so adapters can make
+    sends idempotent (Discord ``enforce_nonce``, Slack message metadata).
+    ``starts_thread`` marks a question copy that should become a thread root.
+    """
+
+    channel: ChannelRef
+    text: RichText
+    nonce: str
+    author: Author | None = None
+    thread_id: str | None = None
+    starts_thread: bool = False
+    thread_title: str = ""
+    footer: RichText = ()
+    meta: CopyMeta | None = None
+    image: bytes | None = None
+    image_name: str | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=())

@@ -1,0 +1,332 @@
+"""What each command does. The table in :mod:`bot.commands` says how it is typed.
+
+Every handler validates before it writes, so a refused command changes
+nothing; refusals are CommandErrors rendered in the caller's language.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot import commands
+from bot.commands import ParsedCommand
+from bot.config import NETWORK_NAME, Config
+from bot.errors import AgoraError, CommandError, TranslationError
+from bot.events import LANGUAGES, CommandInvoked, Reply, TranslateRequest
+from bot.i18n import Catalog, language_of
+from bot.model import Channel
+from bot.ports import Translator
+from bot.relay import Relay
+from bot.report import Reports
+from bot.richtext import LineBreak, RichText, Segment, Styled, Text, plain, to_plain
+from bot.search import Search
+from bot.store import Store
+from bot.topics import Tagger
+
+log = logging.getLogger(__name__)
+WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+    "pt": ("segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One command call: who, where, in which language."""
+
+    event: CommandInvoked
+    command: ParsedCommand
+    lang: str
+    channel: Channel | None
+
+    @property
+    def linked(self) -> Channel:
+        assert self.channel is not None  # guarded by spec.needs_link
+        return self.channel
+
+
+Handler = Callable[[Call], Awaitable[Reply]]
+
+
+class Commands:
+    """Dispatches parsed commands to their handlers."""
+
+    def __init__(
+        self,
+        store: Store,
+        relay: Relay,
+        translator: Translator,
+        tagger: Tagger,
+        catalog: Catalog,
+        reports: Reports,
+        search: Search,
+        config: Config,
+        markup: Callable[[str, str], RichText],
+        wake_digests: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.relay = relay
+        self.translator = translator
+        self.tagger = tagger
+        self.catalog = catalog
+        self.reports = reports
+        self.search_engine = search
+        self.config = config
+        self.wake_digests = wake_digests
+        self.markup = markup
+        self.handlers: dict[str, Handler] = {
+            "ask": self.ask,
+            "link": self.link,
+            "unlink": self.unlink,
+            "lang": self.lang,
+            "mode": self.mode,
+            "subscribe": self.subscribe,
+            "unsubscribe": self.unsubscribe,
+            "topics": self.topics,
+            "digest": self.digest,
+            "search": self.search,
+            "original": self.original,
+            "glossary": self.glossary,
+            "status": self.status,
+            "help": self.help,
+        }
+        missing = {spec.name for spec in commands.COMMANDS} - set(self.handlers)
+        if missing:
+            raise AgoraError(f"commands without handlers: {sorted(missing)}")
+
+    def t(self, key: str, lang: str, **params: object) -> str:
+        return self.catalog.t(key, lang, **params)
+
+    def reply(self, key: str, lang: str, *, ephemeral: bool = True, **params: object) -> Reply:
+        return Reply(plain(self.t(key, lang, **params)), ephemeral=ephemeral)
+
+    async def handle(self, ev: CommandInvoked) -> None:
+        """Run a command and answer the caller, whatever happens."""
+        channel = self.store.channel(ev.channel)
+        lang = language_of(ev.locale, channel.lang if channel else self.config.default_lang)
+        try:
+            parsed = commands.parse(ev.name, ev.args)
+            spec = parsed.spec
+            if spec.needs_link and channel is None:
+                raise CommandError("error.not_linked")
+            if spec.manager_only and not ev.can_manage:
+                raise CommandError("error.needs_manager")
+            answer = await self.handlers[spec.name](Call(ev, parsed, lang, channel))
+        except CommandError as exc:
+            answer = self.reply(exc.key, lang, **exc.params)
+        except Exception:
+            log.exception("command /%s failed in %s", ev.name, ev.channel)
+            answer = self.reply("error.internal", lang)
+        await ev.reply(answer)
+
+    async def translate_for(self, ev: TranslateRequest) -> None:
+        """"Translate for me": the message in the reader's own language, for them only."""
+        channel = self.store.channel(ev.channel)
+        lang = language_of(ev.locale, channel.lang if channel else self.config.default_lang)
+        source = self.translator.detect(to_plain(ev.text), channel.lang if channel else None)
+        text: RichText = ev.text
+        if source != lang:
+            try:
+                text = (await self.translator.translate(ev.text, source, lang)).text
+            except TranslationError as exc:
+                log.warning("translate-for-me %s->%s failed: %s", source, lang, exc)
+                text = ev.text + (LineBreak(), Text(f"({self.t('copy.untranslated', lang)})"))
+        await ev.reply(Reply(text, ephemeral=True))
+
+    # ------------------------------------------------------------ relay
+
+    async def ask(self, call: Call) -> Reply:
+        ev = call.event
+        text = self.markup(ev.channel.platform, call.command.text("question"))
+        msg_id, others = self.relay.ask(call.linked, ev.author, text)
+        if others == 0:
+            return self.reply("reply.asked_alone", call.lang, id=msg_id, network=call.linked.network)
+        return self.reply("reply.asked", call.lang, id=msg_id, count=others)
+
+    # ------------------------------------------------------------ links
+
+    async def link(self, call: Call) -> Reply:
+        name = call.command.text("network")
+        code = call.command.text("code")
+        city = call.command.text("city")
+        if not NETWORK_NAME.match(name):
+            raise CommandError("error.bad_network")
+        if call.channel is not None:
+            raise CommandError("error.already_linked", network=call.channel.network)
+        network = self.store.network(name)
+        created = network is None
+        if network is None:
+            city = " ".join(part for part in (code, city) if part)
+        elif not code:
+            raise CommandError("error.code_needed", network=name)
+        elif code.strip().upper() != network.join_code.upper():
+            log.info("wrong join code for network %s from %s", name, call.event.channel)
+            raise CommandError("error.wrong_code", network=name)
+        ref = call.event.channel
+        channel = Channel(ref, name, city.strip()[:80] or ref.channel, call.lang)
+        with self.store.transaction():
+            if network is None:
+                network = self.store.create_network(name)
+            self.store.link_channel(channel, "command")
+        if created:
+            return self.reply("reply.linked_new", call.lang, network=name, code=network.join_code)
+        others = len(self.store.network_channels(name)) - 1
+        return self.reply("reply.linked", call.lang, network=name, count=others)
+
+    async def unlink(self, call: Call) -> Reply:
+        self.store.unlink_channel(call.linked.ref)
+        return self.reply("reply.unlinked", call.lang, network=call.linked.network)
+
+    async def lang(self, call: Call) -> Reply:
+        new = call.command.text("language")
+        self.store.update_channel(call.linked.ref, lang=new)
+        return self.reply("reply.lang_set", new, language=self.t(f"lang.{new}", new))
+
+    async def mode(self, call: Call) -> Reply:
+        mode = call.command.text("mode")
+        self.store.update_channel(call.linked.ref, mode=mode)
+        return self.reply("reply.mode_set", call.lang, mode=mode)
+
+    # ------------------------------------------------------------ topics
+
+    def resolve_topics(self, words: tuple[str, ...], lang: str) -> list[str]:
+        slugs: list[str] = []
+        unknown: list[str] = []
+        for word in words:
+            slug = self.tagger.resolve(word)
+            if slug is None:
+                unknown.append(word[:40])
+            elif slug not in slugs:
+                slugs.append(slug)
+        if unknown:
+            valid = ", ".join(f"{t.slug} ({self.tagger.name(t.slug, lang)})" for t in self.tagger.topics)
+            raise CommandError("error.unknown_topic", topics=", ".join(unknown), valid=valid)
+        return slugs
+
+    def topic_list(self, slugs: tuple[str, ...] | list[str], lang: str) -> str:
+        if not slugs:
+            return self.t("reply.all_topics", lang)
+        return ", ".join(self.tagger.name(s, lang) for s in slugs)
+
+    async def subscribe(self, call: Call) -> Reply:
+        slugs = self.resolve_topics(call.command.words("topics"), call.lang)
+        current = list(call.linked.subscriptions)
+        merged = current + [s for s in slugs if s not in current]
+        self.store.update_channel(call.linked.ref, subscriptions=merged)
+        return self.reply("reply.subscribed", call.lang, topics=self.topic_list(merged, call.lang))
+
+    async def unsubscribe(self, call: Call) -> Reply:
+        slugs = self.resolve_topics(call.command.words("topics"), call.lang)
+        kept = [s for s in call.linked.subscriptions if s not in slugs]
+        self.store.update_channel(call.linked.ref, subscriptions=kept)
+        return self.reply("reply.unsubscribed", call.lang, topics=self.topic_list(kept, call.lang))
+
+    async def topics(self, call: Call) -> Reply:
+        days = call.command.number("days", 7)
+        return self.reports.hot_topics_reply(call.linked.network, days, call.lang)
+
+    async def digest(self, call: Call) -> Reply:
+        on = call.command.text("state") == "on"
+        self.store.update_channel(call.linked.ref, digest=on)
+        self.store.set_digest_next(call.linked.ref, None)
+        if not on:
+            return self.reply("reply.digest_off", call.lang)
+        self.wake_digests()
+        weekday = WEEKDAYS[call.lang][self.config.digest_weekday]
+        return self.reply("reply.digest_on", call.lang, weekday=weekday, hour=self.config.digest_hour)
+
+    # ------------------------------------------------------------ search and originals
+
+    async def search(self, call: Call) -> Reply:
+        return await self.search_engine.reply(call.linked.network, call.command.text("query"), call.lang)
+
+    async def original(self, call: Call) -> Reply:
+        token = call.command.text("message")
+        digits = re.findall(r"\d+", token)
+        msg = self.store.message(int(digits[-1])) if digits and len(digits[-1]) < 12 else None
+        if msg is None or msg.deleted or msg.network != call.linked.network:
+            raise CommandError("error.unknown_message", message=token[:40])
+        header = self.t(
+            "reply.original_header", call.lang, id=msg.id, author=msg.author_name, city=msg.city,
+            language=self.t(f"lang.{msg.lang}", call.lang),
+        )
+        return Reply((Styled("bold", (Text(header),)), LineBreak(), *msg.text), ephemeral=True)
+
+    async def glossary(self, call: Call) -> Reply:
+        network = call.linked.network
+        action = call.command.text("action")
+        if action == "list":
+            terms = self.store.glossary(network)
+            if not terms:
+                return self.reply("reply.glossary_empty", call.lang, network=network)
+            lines: list[Segment] = [Text(self.t("reply.glossary_list", call.lang, network=network))]
+            for term, tr in terms:
+                fixed = ", ".join(f"{k}={v}" for k, v in sorted(tr.items()))
+                lines += [LineBreak(), Text(f"• {term}" + (f" ({fixed})" if fixed else ""))]
+            return Reply(tuple(lines))
+        term, translations = parse_glossary_term(call.command.text("term"))
+        if not term:
+            raise CommandError("error.glossary_term")
+        if action == "add":
+            self.store.add_glossary_term(network, term, translations)
+            return self.reply("reply.glossary_added", call.lang, term=term, network=network)
+        if not self.store.remove_glossary_term(network, term):
+            raise CommandError("error.glossary_unknown", term=term, network=network)
+        return self.reply("reply.glossary_removed", call.lang, term=term, network=network)
+
+    # ------------------------------------------------------------ status and help
+
+    async def status(self, call: Call) -> Reply:
+        lang = call.lang
+        lines = [self.t("status.header", lang)]
+        ch = call.channel
+        if ch is None:
+            lines.append(self.t("status.not_linked", lang))
+        else:
+            network = self.store.network(ch.network)
+            count = len(self.store.network_channels(ch.network))
+            lines += [
+                self.t("status.network", lang, network=ch.network, count=count),
+                self.t("status.language", lang, language=self.t(f"lang.{ch.lang}", lang)),
+                self.t("status.mode", lang, mode=ch.mode),
+                self.t("status.topics", lang, topics=self.topic_list(ch.subscriptions, lang)),
+                self.t("status.digest", lang, state=self.t("status.on" if ch.digest else "status.off", lang)),
+                self.t("status.translator", lang, engine=self.translator.name),
+                self.t("status.pending", lang, count=self.store.delivery_counts(ch.ref).get("pending", 0)),
+            ]
+            if network is not None and call.event.can_manage:
+                lines.append(self.t("status.code", lang, code=network.join_code))
+        return Reply(plain("\n".join(lines)))
+
+    async def help(self, call: Call) -> Reply:
+        lines = [self.t("reply.help_header", call.lang)]
+        for spec in commands.COMMANDS:
+            lines.append(f"{spec.usage()} — {self.t(spec.help_key, call.lang)}")
+        return Reply(plain("\n".join(lines)))
+
+
+def parse_glossary_term(text: str) -> tuple[str, dict[str, str]]:
+    """``Housing First es=Vivienda Primero pt="Moradia Primeiro"`` -> term and fixed translations."""
+    try:
+        tokens = shlex.split(text)
+    except ValueError:
+        tokens = text.split()
+    term_words: list[str] = []
+    fixed: dict[str, str] = {}
+    current: str | None = None
+    for token in tokens:
+        lang, eq, value = token.partition("=")
+        if eq and lang.lower() in LANGUAGES:
+            current = lang.lower()
+            fixed[current] = value
+        elif current is not None:
+            fixed[current] = f"{fixed[current]} {token}".strip()
+        else:
+            term_words.append(token)
+    return " ".join(term_words).strip()[:100], {k: v.strip()[:100] for k, v in fixed.items() if v.strip()}
+

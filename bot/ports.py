@@ -1,0 +1,140 @@
+"""Protocols the core needs from the outside world, and how it finds them.
+
+Adapters (platforms) and translators (MT engines) are packages that register
+themselves under the entry-point groups ``agora.adapters`` and
+``agora.translators``; the core loads them by name and never imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from bot.errors import ConfigError
+from bot.events import Event, MessageRef, OutgoingMessage
+from bot.model import Channel
+from bot.richtext import RichText
+
+EventSink = Callable[[Event], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of ``agora doctor``: what was checked, whether it is fine, how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+
+class Adapter(Protocol):
+    """A platform connection: events in through the sink, posts out through send/edit/delete.
+
+    ``send``/``edit``/``delete`` raise :class:`bot.errors.DeliveryError` and
+    nothing else. ``find_sent`` looks for a post made with the message's nonce,
+    so the outbox can tell whether a send interrupted by a crash went through.
+    """
+
+    platform: str
+    max_text: int
+    pace: float
+    can_upload: bool
+
+    async def start(self, sink: EventSink) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def render(self, text: RichText) -> str: ...
+
+    async def send(self, msg: OutgoingMessage) -> MessageRef: ...
+
+    async def edit(self, ref: MessageRef, msg: OutgoingMessage) -> None: ...
+
+    async def delete(self, ref: MessageRef) -> None: ...
+
+    async def find_sent(self, msg: OutgoingMessage) -> MessageRef | None: ...
+
+    def checks(self) -> list[Check]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterContext:
+    """What the core lends an adapter: its own tables in the database, the linked
+    channels, the command table and the UI catalog. Adapters name their tables
+    after their platform (``web_messages``, ``slack_installations``)."""
+
+    db: sqlite_utils.Database
+    channels: Callable[[str], list[Channel]]
+    commands: Sequence[Any]
+    catalog: Any
+    environ: Mapping[str, str]
+
+
+AdapterFactory = Callable[[Mapping[str, Any], AdapterContext], Adapter]
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """A translated text; ``translated`` is False when it passed through unchanged."""
+
+    text: RichText
+    translated: bool
+    engine: str
+
+
+@dataclass(frozen=True, slots=True)
+class GlossaryTerm:
+    """A term kept as is (``translations`` empty) or translated one fixed way per language."""
+
+    term: str
+    translations: tuple[tuple[str, str], ...] = ()
+
+
+class TranslationCache(Protocol):
+    """Where translations of text pieces are remembered across restarts."""
+
+    def get_translation(self, key: str) -> str | None: ...
+
+    def put_translation(self, key: str, engine: str, source: str, target: str, text: str, result: str) -> None: ...
+
+
+class Translator(Protocol):
+    """Detects a message's language and translates rich text among en/es/pt.
+
+    ``translate`` raises :class:`bot.errors.TranslationError` when the engine
+    fails; the core then sends the copy untranslated and marked.
+    """
+
+    name: str
+
+    def detect(self, text: str, prior: str | None) -> str: ...
+
+    async def translate(
+        self, text: RichText, source: str, target: str, glossary: Sequence[GlossaryTerm] = ()
+    ) -> Translation: ...
+
+    def checks(self) -> list[Check]: ...
+
+    async def close(self) -> None: ...
+
+
+TranslatorFactory = Callable[[Mapping[str, Any], TranslationCache], Translator]
+
+
+def load_plugin(group: str, name: str) -> Any:
+    """Load the entry point ``name`` from ``group``; ConfigError lists the known ones."""
+    found = {ep.name: ep for ep in entry_points(group=group)}
+    if name not in found:
+        known = ", ".join(sorted(found)) or "none installed"
+        raise ConfigError(f"{group}: no plugin named {name!r} (known: {known})")
+    return found[name].load()
+
+
+def plugin_names(group: str) -> list[str]:
+    """Names registered under an entry-point group."""
+    return sorted(ep.name for ep in entry_points(group=group))

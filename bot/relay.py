@@ -1,0 +1,237 @@
+"""Fan-out: which channels get a copy of a message, committed with the message.
+
+A question (``/ask`` or a top-level post in a mirror channel) gets a copy in
+every linked channel of its network that follows its topics; a reply in any
+copy's thread gets a copy in every other channel holding that question. The
+message, its copies and their outbox rows land in one transaction, and only
+then are the workers woken.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.config import Config
+from bot.errors import CommandError
+from bot.events import Author, ChannelRef, IncomingMessage, MessageDeleted, MessageEdited
+from bot.model import Channel, StoredMessage
+from bot.ports import Translator
+from bot.richtext import LineBreak, Link, RichText, Segment, Text, is_blank, normalise, to_plain
+from bot.store import DELETE, EDIT, SEND, Store
+from bot.topics import Tagger
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    """Turns incoming events into stored messages, copies and outbox rows."""
+
+    def __init__(
+        self,
+        store: Store,
+        translator: Translator,
+        tagger: Tagger,
+        wake: Callable[[ChannelRef], None],
+        config: Config,
+    ) -> None:
+        self.store = store
+        self.translator = translator
+        self.tagger = tagger
+        self.wake = wake
+        self.config = config
+
+    # ------------------------------------------------------------ questions
+
+    def ask(self, channel: Channel, author: Author, text: RichText) -> tuple[int, int]:
+        """Store an ``/ask`` question and queue its copies, the asker's channel included.
+
+        Returns (message id, number of other channels it goes to). Raises
+        CommandError on empty or over-long text, before anything is written.
+        """
+        self.check_text(text)
+        msg_id, targets = self._store_root(channel, author, text, platform_id=None, kind="question", key=None)
+        return msg_id, len([t for t in targets if t.ref != channel.ref])
+
+    def check_text(self, text: RichText) -> None:
+        """Refuse what must not be relayed: nothing to say, or far too much."""
+        if is_blank(text):
+            raise CommandError("error.empty_text")
+        length = len(to_plain(text))
+        if length > self.config.max_message_length:
+            raise CommandError("error.too_long", length=length, limit=self.config.max_message_length)
+
+    async def on_message(self, ev: IncomingMessage) -> None:
+        """A post in a linked channel: relay it if it is a thread reply or the channel mirrors."""
+        channel = self.store.channel(ev.channel)
+        if channel is None:
+            return
+        if self.store.post_at(ev.channel, ev.id) is not None:
+            return  # our own copy coming back: never relay it
+        if ev.author.is_bot and not self.config.relay_bots:
+            return
+        text = with_attachments(ev)
+        if is_blank(text):
+            return
+        length = len(to_plain(text))
+        if length > self.config.max_message_length:
+            log.info("not relaying message %s in %s: %d characters is over the limit", ev.id, ev.channel, length)
+            return
+        key = ev.event_id or f"msg:{ev.channel}:{ev.id}"
+        if ev.thread_id and ev.thread_id != ev.id:
+            root = self.root_of(ev.channel, ev.thread_id)
+            if root is None:
+                return  # a thread Agora does not relay
+            self._store_reply(channel, ev, text, root, key)
+        elif channel.mode == "mirror":
+            self._store_root(channel, ev.author, text, platform_id=ev.id, kind="mirror", key=key)
+
+    def root_of(self, channel: ChannelRef, platform_id: str) -> StoredMessage | None:
+        """The question a thread in ``channel`` belongs to, through a copy or the original."""
+        found = self.store.post_at(channel, platform_id)
+        msg = self.store.message(found[1]) if found else self.store.original_at(channel, platform_id)
+        if msg is None:
+            return None
+        if msg.root_id is not None:
+            return self.store.message(msg.root_id)
+        return msg
+
+    def _store_root(
+        self, channel: Channel, author: Author, text: RichText, *, platform_id: str | None, kind: str, key: str | None
+    ) -> tuple[int, list[Channel]]:
+        plain_text = to_plain(text)
+        lang = self.translator.detect(plain_text, channel.lang)
+        topics = self.tagger.tag(plain_text, lang).topics
+        network_channels = self.store.network_channels(channel.network)
+        targets = [
+            c
+            for c in network_channels
+            if (c.ref == channel.ref and platform_id is None) or (c.ref != channel.ref and follows(c, topics))
+        ]
+        with self.store.transaction():
+            if key is not None and self.store.seen_event(key):
+                return 0, []
+            if platform_id is not None and self.store.original_at(channel.ref, platform_id):
+                return 0, []
+            msg_id = self.store.add_message(
+                network=channel.network,
+                channel=channel.ref,
+                platform_id=platform_id,
+                root_id=None,
+                kind=kind,
+                author_id=author.id,
+                author_name=author.name,
+                author_avatar=author.avatar_url,
+                city=channel.city,
+                country=channel.country,
+                text=text,
+                lang=lang,
+                topics=topics,
+            )
+            for target in targets:
+                copy_id = self.store.add_copy(msg_id, target.ref, target.lang)
+                self.store.enqueue(target.ref, copy_id, SEND)
+        for target in targets:
+            self.wake(target.ref)
+        return msg_id, targets
+
+    def _store_reply(self, channel: Channel, ev: IncomingMessage, text: RichText, root: StoredMessage, key: str) -> None:
+        plain_text = to_plain(text)
+        lang = self.translator.detect(plain_text, channel.lang)
+        topics = self.tagger.tag(plain_text, lang).topics
+        holders = {c.channel for c in self.store.copies_of(root.id)}
+        if root.platform_id is not None:
+            holders.add(root.channel)
+        holders.discard(ev.channel)
+        targets = [c for c in (self.store.channel(ref) for ref in sorted(holders)) if c is not None]
+        with self.store.transaction():
+            if self.store.seen_event(key) or self.store.original_at(ev.channel, ev.id):
+                return
+            msg_id = self.store.add_message(
+                network=root.network,
+                channel=ev.channel,
+                platform_id=ev.id,
+                root_id=root.id,
+                kind="reply",
+                author_id=ev.author.id,
+                author_name=ev.author.name,
+                author_avatar=ev.author.avatar_url,
+                city=channel.city,
+                country=channel.country,
+                text=text,
+                lang=lang,
+                topics=topics,
+            )
+            for target in targets:
+                copy_id = self.store.add_copy(msg_id, target.ref, target.lang)
+                self.store.enqueue(target.ref, copy_id, SEND)
+        for target in targets:
+            self.wake(target.ref)
+
+    # ------------------------------------------------------------ edits and deletes
+
+    def _edited_message(self, channel: ChannelRef, platform_id: str) -> StoredMessage | None:
+        """The message an edit or delete in ``channel`` refers to.
+
+        An original edited by its author, or the asker's own copy of an
+        ``/ask`` question (on platforms where that copy is what the asker sees).
+        """
+        msg = self.store.original_at(channel, platform_id)
+        if msg is not None:
+            return msg
+        found = self.store.post_at(channel, platform_id)
+        if found is None:
+            return None
+        msg = self.store.message(found[1])
+        if msg is not None and msg.platform_id is None and msg.channel == channel:
+            return msg
+        return None
+
+    async def on_edit(self, ev: MessageEdited) -> None:
+        msg = self._edited_message(ev.channel, ev.id)
+        if msg is None or msg.deleted or is_blank(ev.text) or ev.text == msg.text:
+            return
+        channel = self.store.channel(msg.channel)
+        plain_text = to_plain(ev.text)
+        lang = self.translator.detect(plain_text, channel.lang if channel else msg.lang)
+        topics = self.tagger.tag(plain_text, lang).topics
+        copies = self.store.copies_of(msg.id)
+        with self.store.transaction():
+            if ev.event_id and self.store.seen_event(ev.event_id):
+                return
+            self.store.edit_message(msg.id, ev.text, lang, topics)
+            for copy in copies:
+                self.store.enqueue(copy.channel, copy.id, EDIT)
+        for copy in copies:
+            self.wake(copy.channel)
+
+    async def on_delete(self, ev: MessageDeleted) -> None:
+        msg = self._edited_message(ev.channel, ev.id)
+        if msg is None or msg.deleted:
+            return
+        copies = self.store.copies_of(msg.id)
+        with self.store.transaction():
+            self.store.delete_message(msg.id)
+            for copy in copies:
+                if copy.channel == ev.channel and ev.id in copy.platform_ids:
+                    continue  # the post the author just deleted
+                self.store.enqueue(copy.channel, copy.id, DELETE)
+        for copy in copies:
+            self.wake(copy.channel)
+
+
+def follows(channel: Channel, topics: tuple[str, ...]) -> bool:
+    """Subscribed channels get questions on their topics, and every untagged question."""
+    return not channel.subscriptions or not topics or bool(set(channel.subscriptions) & set(topics))
+
+
+def with_attachments(ev: IncomingMessage) -> RichText:
+    """Files travel as links with their names (platform CDN links expire; the name stays)."""
+    if not ev.attachments:
+        return ev.text
+    out: list[Segment] = list(ev.text)
+    for att in ev.attachments:
+        if out:
+            out.append(LineBreak())
+        out.extend([Text("📎 "), Link(att.url, att.name)])
+    return normalise(out)

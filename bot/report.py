@@ -1,0 +1,183 @@
+"""The hot-topics report: what the network is wrestling with, and where.
+
+Counts per topic the messages and distinct cities of the period, compares with
+the period before, names the most discussed questions and, where channels
+carry a country, breaks the counts down by region. The chart is drawn with
+matplotlib's headless backend, imported only when a chart is asked for.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import tomllib
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.events import Reply
+from bot.i18n import Catalog
+from bot.model import StoredMessage
+from bot.richtext import LineBreak, RichText, Segment, Styled, Text, to_plain
+from bot.store import Store
+from bot.topics import Tagger
+
+DAY = 86400.0
+RELAYED_KINDS = ("question", "reply", "mirror")
+REGIONS_FILE = Path(__file__).with_name("data") / "regions.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicStat:
+    """One topic's figures for the period."""
+
+    slug: str
+    messages: int
+    cities: int
+    previous: int
+    regions: tuple[tuple[str, int], ...]
+    top_questions: tuple[tuple[int, str, int], ...]  # (message id, text, replies)
+
+    def change(self) -> float | None:
+        """Relative change against the previous period; None when the topic is new."""
+        if self.previous == 0:
+            return None
+        return (self.messages - self.previous) / self.previous
+
+
+def load_regions(path: Path = REGIONS_FILE) -> dict[str, str]:
+    """Country code -> region key (north, central, south)."""
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    return {country: region for region, countries in data.items() for country in countries}
+
+
+class Reports:
+    """Builds hot-topic figures, their text, their chart and the weekly digest."""
+
+    def __init__(self, store: Store, tagger: Tagger, catalog: Catalog, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.tagger = tagger
+        self.catalog = catalog
+        self.clock = clock
+        self.regions = load_regions()
+
+    def messages(self, network: str | None, since: float, until: float) -> list[StoredMessage]:
+        networks = [network] if network else [n.name for n in self.store.networks()]
+        out: list[StoredMessage] = []
+        for name in networks:
+            out += [m for m in self.store.messages_since(name, since, until) if m.kind in RELAYED_KINDS]
+        return out
+
+    def hot_topics(self, network: str | None, days: int) -> list[TopicStat]:
+        """Per topic, busiest first; ``network=None`` covers every network (the CLI report)."""
+        now = self.clock()
+        current = self.messages(network, now - days * DAY, now + 1)
+        previous = self.messages(network, now - 2 * days * DAY, now - days * DAY)
+        prev_counts = Counter(t for m in previous for t in m.topics)
+        by_topic: dict[str, list[StoredMessage]] = defaultdict(list)
+        for m in current:
+            for t in m.topics:
+                by_topic[t].append(m)
+        replies = Counter(m.root_id for m in current if m.root_id is not None)
+        roots: dict[int, StoredMessage] = {m.id: m for m in current if m.root_id is None}
+        stats: list[TopicStat] = []
+        for slug, msgs in by_topic.items():
+            regions = Counter(self.regions.get(m.country, "other") for m in msgs if m.country)
+            questions = sorted(
+                {m.root_id or m.id for m in msgs},
+                key=lambda qid: (-replies.get(qid, 0), -qid),
+            )
+            top: list[tuple[int, str, int]] = []
+            for qid in questions:
+                root = roots.get(qid) or self.store.message(qid)
+                if root is None or root.deleted or slug not in root.topics:
+                    continue
+                top.append((qid, to_plain(root.text).replace("\n", " ")[:140], replies.get(qid, 0)))
+                if len(top) == 3:
+                    break
+            stats.append(
+                TopicStat(
+                    slug=slug,
+                    messages=len(msgs),
+                    cities=len({m.city for m in msgs}),
+                    previous=prev_counts.get(slug, 0),
+                    regions=tuple(sorted(regions.items(), key=lambda kv: -kv[1])),
+                    top_questions=tuple(top),
+                )
+            )
+        stats.sort(key=lambda s: (-s.messages, -s.cities, s.slug))
+        return stats
+
+    def render(self, stats: list[TopicStat], days: int, lang: str) -> RichText:
+        """The report as text, for platforms without images and as the image's caption."""
+        t = self.catalog.t
+        out: list[Segment] = [Styled("bold", (Text(t("report.title", lang, days=days)),))]
+        if not stats:
+            return (*out, LineBreak(), Text(t("report.none", lang, days=days)))
+        for s in stats:
+            change = s.change()
+            label = t("report.new", lang) if change is None else f"{change:+.0%}"
+            out += [LineBreak(), Text("• " + t("report.line", lang, topic=self.tagger.name(s.slug, lang),
+                                                messages=s.messages, cities=s.cities, change=label))]
+            if s.regions:
+                regions = ", ".join(f"{t('region.' + r, lang)} {n}" for r, n in s.regions)
+                out += [LineBreak(), Text("   " + t("report.regions", lang, regions=regions))]
+            for qid, text, n in s.top_questions[:2]:
+                out += [LineBreak(), Text(f"   #{qid} {text} ({n} ↩)")]
+        return tuple(out)
+
+    def chart(self, stats: list[TopicStat], days: int, lang: str) -> bytes:
+        """A PNG bar chart of this period against the previous one, labelled in ``lang``."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        t = self.catalog.t
+        shown = stats[:11]
+        names = [self.tagger.name(s.slug, lang) for s in shown][::-1]
+        current = [s.messages for s in shown][::-1]
+        previous = [s.previous for s in shown][::-1]
+        fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(shown), 2) + 1.5), dpi=100)
+        try:
+            ys = range(len(shown))
+            ax.barh([y + 0.2 for y in ys], current, height=0.4, color="#2a6f97", label=t("report.current", lang))
+            ax.barh([y - 0.2 for y in ys], previous, height=0.4, color="#a9c6d9", label=t("report.previous", lang))
+            ax.set_yticks(list(ys), names)
+            ax.set_xlabel(t("report.axis", lang))
+            ax.set_title(t("report.title", lang, days=days))
+            if shown:
+                ax.legend(loc="lower right")
+            else:
+                ax.text(0.5, 0.5, t("report.none", lang, days=days), ha="center", transform=ax.transAxes)
+            fig.tight_layout()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+        finally:
+            plt.close(fig)
+        return buf.getvalue()
+
+    def hot_topics_reply(self, network: str, days: int, lang: str) -> Reply:
+        stats = self.hot_topics(network, days)
+        return Reply(self.render(stats, days, lang), ephemeral=False, image=self.chart(stats, days, lang),
+                     image_name=f"agora-topics-{days}d.png")
+
+    def digest(self, network: str, lang: str, days: int = 7) -> RichText:
+        """The weekly digest: hot topics plus questions nobody has answered yet."""
+        t = self.catalog.t
+        stats = self.hot_topics(network, days)
+        out: list[Segment] = [Styled("bold", (Text(t("report.digest_title", lang)),)), LineBreak()]
+        out += list(self.render(stats, days, lang))
+        now = self.clock()
+        unanswered = [
+            m for m in self.messages(network, now - days * DAY, now + 1)
+            if m.root_id is None and not self.store.replies(m.id)
+        ]
+        if unanswered:
+            out += [LineBreak(), LineBreak(), Text(t("report.unanswered", lang))]
+            for m in unanswered[:10]:
+                out += [LineBreak(), Text(f"• #{m.id} ({m.city}) {to_plain(m.text).replace(chr(10), ' ')[:140]}")]
+        return tuple(out)
+

@@ -1,0 +1,143 @@
+"""Cross-lingual search of past questions and answers.
+
+A query is cut into plain words (so FTS syntax, quotes and operators in it are
+just words), translated into the network's other languages, and matched with
+SQLite FTS5 (diacritics removed) over the originals and their stored
+translations. Topic words ("vivienda", "IA") also pull in messages tagged with
+that topic, which finds answers across languages even when no engine is
+installed. Hits are grouped by question so each answer points at its thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+
+from bot.errors import TranslationError
+from bot.events import LANGUAGES, Reply
+from bot.i18n import Catalog
+from bot.ports import Translator
+from bot.richtext import LineBreak, Segment, Text, plain, to_plain
+from bot.store import Store
+from bot.topics import Tagger
+
+log = logging.getLogger(__name__)
+WORD = re.compile(r"\w+", re.UNICODE)
+MAX_WORDS = 12
+TOPIC_BONUS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A question thread that matched, with the best-matching message in it."""
+
+    question_id: int
+    message_id: int
+    city: str
+    lang: str
+    snippet: str
+    score: float
+
+
+def words(query: str) -> list[str]:
+    """Plain search words: letters and digits only, accents folded, at most 12."""
+    folded = unicodedata.normalize("NFKD", query)
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return [w.lower() for w in WORD.findall(folded) if w.strip("_")][:MAX_WORDS]
+
+
+def fts_query(terms: list[str]) -> str:
+    """An FTS5 expression that can only mean "any of these words" (prefixes for longer ones)."""
+    parts = []
+    for term in dict.fromkeys(terms):
+        quoted = '"' + term.replace('"', '""') + '"'
+        parts.append(quoted + "*" if len(term) >= 4 else quoted)
+    return " OR ".join(parts)
+
+
+class Search:
+    """Runs searches over one network's messages."""
+
+    def __init__(self, store: Store, tagger: Tagger, translator: Translator, catalog: Catalog) -> None:
+        self.store = store
+        self.tagger = tagger
+        self.translator = translator
+        self.catalog = catalog
+
+    async def expand(self, query: str, lang: str) -> list[str]:
+        """The query's words plus its translations into the other languages."""
+        terms = words(query)
+        source = self.translator.detect(query, lang)
+        for target in LANGUAGES:
+            if target == source:
+                continue
+            try:
+                translated = await self.translator.translate(plain(query), source, target)
+            except TranslationError:
+                continue
+            if translated.translated:
+                terms += words(to_plain(translated.text))
+        return terms[: MAX_WORDS * 3]
+
+    async def search(self, network: str, query: str, lang: str, limit: int = 8) -> list[Hit]:
+        terms = await self.expand(query, lang)
+        if not terms:
+            return []
+        scores: dict[int, float] = {}
+        match = fts_query(terms)
+        sql_original = (
+            "select m.id, bm25(messages_fts) score from messages_fts join messages m on m.rowid = messages_fts.rowid "
+            "where messages_fts match ? and m.network = ? and m.deleted = 0 and m.kind != 'notice' "
+            "order by score limit 200"
+        )
+        sql_translated = (
+            "select t.message_id id, bm25(message_translations_fts) score from message_translations_fts "
+            "join message_translations t on t.rowid = message_translations_fts.rowid "
+            "join messages m on m.id = t.message_id "
+            "where message_translations_fts match ? and m.network = ? and m.deleted = 0 and m.kind != 'notice' "
+            "order by score limit 200"
+        )
+        try:
+            for sql in (sql_original, sql_translated):
+                for row in self.store.db.query(sql, [match, network]):
+                    scores[row["id"]] = max(scores.get(row["id"], 0.0), -float(row["score"]))
+        except sqlite3.OperationalError as exc:  # belt and braces: words() should make this unreachable
+            log.warning("search query rejected by FTS: %s", exc)
+        for slug in {s for w in words(query) if (s := self.tagger.resolve(w))}:
+            rows = self.store.db.query(
+                "select id from messages where network = ? and deleted = 0 and kind != 'notice' "
+                "and topics like ? order by id desc limit 100",
+                [network, f'%"{slug}"%'],
+            )
+            for row in rows:
+                scores[row["id"]] = scores.get(row["id"], 0.0) + TOPIC_BONUS
+        best: dict[int, Hit] = {}
+        for message_id, score in scores.items():
+            msg = self.store.message(message_id)
+            if msg is None:
+                continue
+            question = msg.root_id or msg.id
+            if question in best and best[question].score >= score:
+                continue
+            shown = self.store.message_translation(msg.id, lang) if msg.lang != lang else None
+            text = to_plain(shown.text if shown else msg.text).replace("\n", " ")
+            best[question] = Hit(question, msg.id, msg.city, msg.lang, text[:160], score)
+        return sorted(best.values(), key=lambda h: (-h.score, -h.question_id))[:limit]
+
+    async def reply(self, network: str, query: str, lang: str) -> Reply:
+        """The search as a command answer in the caller's language."""
+        shown_query = query.strip()[:80]
+        if not words(query):
+            return Reply(plain(self.catalog.t("reply.search_bad", lang)))
+        hits = await self.search(network, query, lang)
+        if not hits:
+            return Reply(plain(self.catalog.t("reply.search_none", lang, query=shown_query)))
+        out: list[Segment] = [Text(self.catalog.t("reply.search_header", lang, query=shown_query))]
+        for hit in hits:
+            ref = f"#{hit.question_id}" + (f" (↩ #{hit.message_id})" if hit.message_id != hit.question_id else "")
+            out += [LineBreak(), Text(f"• {ref} {hit.city} [{hit.lang}]: {hit.snippet}")]
+        out += [LineBreak(), Text(self.catalog.t("copy.original", lang, id="<n>"))]
+        return Reply(tuple(out))

@@ -1,0 +1,466 @@
+"""The durable state: networks, channels, messages, copies, the outbox.
+
+One SQLite database through sqlite-utils, WAL mode, one connection used only
+from the event loop's thread, so there is exactly one writer. Every method is a
+short synchronous statement or transaction; the relay groups several under
+:meth:`Store.transaction` when they must land together.
+
+The narrow method set is the seam for a server database: nothing outside this
+package writes SQL against the core tables.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.errors import StoreError
+from bot.events import ChannelRef
+from bot.model import Channel, Copy, Network, StoredMessage
+from bot.richtext import RichText, from_json, to_json, to_plain
+from bot.store.migrations import migrations
+
+SEND, EDIT, DELETE = "send", "edit", "delete"
+PENDING, SENDING, DONE, PARKED, CANCELLED = "pending", "sending", "done", "parked", "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One delivery: post, edit or delete one copy in one channel."""
+
+    id: int
+    channel: ChannelRef
+    copy_id: int
+    op: str
+    state: str
+    attempts: int
+    next_at: float
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageTranslation:
+    """A whole message in one language, for copies and for search."""
+
+    message_id: int
+    lang: str
+    version: int
+    text: RichText
+    engine: str
+    translated: bool
+
+
+def open_database(path: Path | str) -> Database:
+    """Open (creating if needed) and migrate the database; StoreError says why it failed."""
+    try:
+        if str(path) == ":memory:":
+            db = Database(sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None))
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            db = Database(sqlite3.connect(str(path), check_same_thread=False, isolation_level=None))
+            db.enable_wal()
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+        db.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(db)
+    except sqlite3.Error as exc:
+        raise StoreError(f"database {path}: {exc}") from exc
+    return db
+
+
+class Store:
+    """Typed access to the core tables."""
+
+    def __init__(self, db: Database, clock: Any = time.time) -> None:
+        self.db = db
+        self.now = clock
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing: nested calls become savepoints."""
+        with self.db.atomic():
+            yield
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = list(self.db.query(sql, params))
+        return rows[0] if rows else None
+
+    # ------------------------------------------------------------ networks
+
+    def network(self, name: str) -> Network | None:
+        row = self._one("select name, join_code from networks where name = ?", [name])
+        return Network(row["name"], row["join_code"]) if row else None
+
+    def create_network(self, name: str, code: str | None = None) -> Network:
+        """Create a network with a fresh join code (or the given one)."""
+        code = code or new_join_code()
+        with self.transaction():
+            self.db["networks"].insert({"name": name, "join_code": code, "created_at": self.now()})
+        return Network(name, code)
+
+    def networks(self) -> list[Network]:
+        return [Network(r["name"], r["join_code"]) for r in self.db.query("select * from networks order by name")]
+
+    # ------------------------------------------------------------ channels
+
+    def channel(self, ref: ChannelRef) -> Channel | None:
+        row = self._one("select * from channels where ref = ?", [str(ref)])
+        return _channel(row) if row else None
+
+    def network_channels(self, network: str) -> list[Channel]:
+        rows = self.db.query("select * from channels where network = ? order by linked_at, ref", [network])
+        return [_channel(r) for r in rows]
+
+    def platform_channels(self, platform: str) -> list[Channel]:
+        rows = self.db.query("select * from channels where platform = ? order by ref", [platform])
+        return [_channel(r) for r in rows]
+
+    def all_channels(self) -> list[Channel]:
+        return [_channel(r) for r in self.db.query("select * from channels order by network, linked_at, ref")]
+
+    def link_channel(self, channel: Channel, source: str) -> None:
+        """Insert or replace a channel's link (config and commands both end here)."""
+        with self.transaction():
+            self.db["channels"].upsert(
+                {
+                    "ref": str(channel.ref),
+                    "network": channel.network,
+                    "platform": channel.ref.platform,
+                    "city": channel.city,
+                    "country": channel.country,
+                    "lang": channel.lang,
+                    "mode": channel.mode,
+                    "subscriptions": json.dumps(list(channel.subscriptions)),
+                    "digest": int(channel.digest),
+                    "source": source,
+                    "linked_at": self.now(),
+                },
+                pk="ref",
+            )
+
+    def update_channel(self, ref: ChannelRef, **fields: Any) -> None:
+        """Change a linked channel's lang, mode, subscriptions, digest or country."""
+        row: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key == "subscriptions":
+                row[key] = json.dumps(list(value))
+            elif key == "digest":
+                row[key] = int(value)
+            else:
+                row[key] = value
+        with self.transaction():
+            self.db["channels"].update(str(ref), row)
+
+    def unlink_channel(self, ref: ChannelRef) -> None:
+        with self.transaction():
+            self.db.execute("delete from channels where ref = ?", [str(ref)])
+
+    def digest_due(self, now: float) -> list[tuple[Channel, float | None]]:
+        rows = self.db.query(
+            "select * from channels where digest = 1 and (digest_next_at is null or digest_next_at <= ?)", [now]
+        )
+        return [(_channel(r), r["digest_next_at"]) for r in rows]
+
+    def set_digest_next(self, ref: ChannelRef, when: float | None) -> None:
+        with self.transaction():
+            self.db.execute("update channels set digest_next_at = ? where ref = ?", [when, str(ref)])
+
+    # ------------------------------------------------------------ messages
+
+    def seen_event(self, key: str) -> bool:
+        """Record an incoming event key; True if it was already recorded (a redelivery)."""
+        cur = self.db.execute("insert or ignore into events (key, seen_at) values (?, ?)", [key, self.now()])
+        return cur.rowcount == 0
+
+    def add_message(
+        self,
+        *,
+        network: str,
+        channel: ChannelRef,
+        platform_id: str | None,
+        root_id: int | None,
+        kind: str,
+        author_id: str,
+        author_name: str,
+        author_avatar: str | None,
+        city: str,
+        country: str,
+        text: RichText,
+        lang: str,
+        topics: Sequence[str],
+    ) -> int:
+        row = {
+            "network": network,
+            "channel": str(channel),
+            "platform_id": platform_id,
+            "root_id": root_id,
+            "kind": kind,
+            "author_id": author_id,
+            "author_name": author_name,
+            "author_avatar": author_avatar,
+            "city": city,
+            "country": country,
+            "text": json.dumps(to_json(text)),
+            "plain": to_plain(text),
+            "lang": lang,
+            "topics": json.dumps(list(topics)),
+            "version": 1,
+            "created_at": self.now(),
+            "deleted": 0,
+        }
+        table = self.db["messages"]
+        table.insert(row)
+        return int(table.last_pk)
+
+    def message(self, message_id: int) -> StoredMessage | None:
+        row = self._one("select * from messages where id = ?", [message_id])
+        return _message(row) if row else None
+
+    def message_version(self, message_id: int) -> int:
+        row = self._one("select version from messages where id = ?", [message_id])
+        return int(row["version"]) if row else 0
+
+    def original_at(self, channel: ChannelRef, platform_id: str) -> StoredMessage | None:
+        """The message that was originally posted in ``channel`` with ``platform_id``."""
+        row = self._one("select * from messages where channel = ? and platform_id = ?", [str(channel), platform_id])
+        return _message(row) if row else None
+
+    def post_at(self, channel: ChannelRef, platform_id: str) -> tuple[int, int] | None:
+        """(copy id, message id) when ``platform_id`` is one of the bot's own posts in ``channel``."""
+        row = self._one(
+            "select c.id, c.message_id from posts p join copies c on c.id = p.copy_id "
+            "where p.channel = ? and p.platform_id = ?",
+            [str(channel), platform_id],
+        )
+        return (row["id"], row["message_id"]) if row else None
+
+    def edit_message(self, message_id: int, text: RichText, lang: str, topics: Sequence[str]) -> None:
+        self.db.execute(
+            "update messages set text = ?, plain = ?, lang = ?, topics = ?, version = version + 1, edited_at = ? "
+            "where id = ?",
+            [json.dumps(to_json(text)), to_plain(text), lang, json.dumps(list(topics)), self.now(), message_id],
+        )
+
+    def delete_message(self, message_id: int) -> None:
+        self.db.execute("update messages set deleted = 1, edited_at = ? where id = ?", [self.now(), message_id])
+
+    def replies(self, root_id: int) -> list[StoredMessage]:
+        rows = self.db.query("select * from messages where root_id = ? and deleted = 0 order by id", [root_id])
+        return [_message(r) for r in rows]
+
+    def messages_since(self, network: str, since: float, until: float | None = None) -> list[StoredMessage]:
+        rows = self.db.query(
+            "select * from messages where network = ? and created_at >= ? and created_at < ? and deleted = 0 "
+            "order by id",
+            [network, since, until if until is not None else self.now() + 1],
+        )
+        return [_message(r) for r in rows]
+
+    # ------------------------------------------------------------ copies
+
+    def add_copy(self, message_id: int, channel: ChannelRef, lang: str, thread_id: str | None = None) -> int:
+        table = self.db["copies"]
+        table.insert(
+            {
+                "message_id": message_id,
+                "channel": str(channel),
+                "lang": lang,
+                "thread_id": thread_id,
+                "created_at": self.now(),
+            }
+        )
+        return int(table.last_pk)
+
+    def copy(self, copy_id: int) -> Copy | None:
+        row = self._one("select * from copies where id = ?", [copy_id])
+        return self._copy(row) if row else None
+
+    def copies_of(self, message_id: int) -> list[Copy]:
+        rows = self.db.query("select * from copies where message_id = ? order by id", [message_id])
+        return [self._copy(r) for r in rows]
+
+    def copy_in(self, message_id: int, channel: ChannelRef) -> Copy | None:
+        row = self._one("select * from copies where message_id = ? and channel = ?", [message_id, str(channel)])
+        return self._copy(row) if row else None
+
+    def _copy(self, row: dict[str, Any]) -> Copy:
+        ids = [r["platform_id"] for r in self.db.query("select platform_id from posts where copy_id = ? order by part", [row["id"]])]
+        return Copy(row["id"], row["message_id"], ChannelRef.parse(row["channel"]), row["lang"], tuple(ids), row["thread_id"])
+
+    def record_post(self, copy_id: int, channel: ChannelRef, part: int, platform_id: str, thread_id: str | None) -> None:
+        """Remember a posted part so edits, deletes, threads and echo checks find it."""
+        with self.transaction():
+            self.db.execute(
+                "insert or replace into posts (channel, platform_id, copy_id, part) values (?, ?, ?, ?)",
+                [str(channel), platform_id, copy_id, part],
+            )
+            if part == 0:
+                self.db.execute("update copies set thread_id = ? where id = ?", [thread_id or platform_id, copy_id])
+
+    def forget_posts(self, copy_id: int, from_part: int) -> None:
+        with self.transaction():
+            self.db.execute("delete from posts where copy_id = ? and part >= ?", [copy_id, from_part])
+
+    # ------------------------------------------------------------ outbox
+
+    def enqueue(self, channel: ChannelRef, copy_id: int, op: str) -> int:
+        table = self.db["outbox"]
+        table.insert(
+            {
+                "channel": str(channel),
+                "copy_id": copy_id,
+                "op": op,
+                "state": PENDING,
+                "attempts": 0,
+                "next_at": 0.0,
+                "created_at": self.now(),
+            }
+        )
+        return int(table.last_pk)
+
+    def next_delivery(self, channel: ChannelRef) -> OutboxRow | None:
+        """The oldest unfinished row of a channel: rows after it wait, which keeps order."""
+        row = self._one(
+            "select * from outbox where channel = ? and state in (?, ?) order by id limit 1",
+            [str(channel), PENDING, SENDING],
+        )
+        return _outbox(row) if row else None
+
+    def channels_with_work(self) -> list[ChannelRef]:
+        rows = self.db.query("select distinct channel from outbox where state in (?, ?)", [PENDING, SENDING])
+        return [ChannelRef.parse(r["channel"]) for r in rows]
+
+    def set_delivery(self, row_id: int, state: str, *, error: str | None = None, next_at: float | None = None,
+                     attempts: int | None = None) -> None:
+        fields: dict[str, Any] = {"state": state}
+        if error is not None:
+            fields["last_error"] = error[:500]
+        if next_at is not None:
+            fields["next_at"] = next_at
+        if attempts is not None:
+            fields["attempts"] = attempts
+        if state in (DONE, PARKED, CANCELLED):
+            fields["done_at"] = self.now()
+        with self.transaction():
+            self.db["outbox"].update(row_id, fields)
+
+    def delivery_counts(self, channel: ChannelRef | None = None) -> dict[str, int]:
+        where, params = ("where channel = ?", [str(channel)]) if channel else ("", [])
+        rows = self.db.query(f"select state, count(*) n from outbox {where} group by state", params)
+        return {r["state"]: r["n"] for r in rows}
+
+    def parked(self, limit: int = 20) -> list[OutboxRow]:
+        rows = self.db.query("select * from outbox where state = ? order by id desc limit ?", [PARKED, limit])
+        return [_outbox(r) for r in rows]
+
+    # ------------------------------------------------------------ translations
+
+    def message_translation(self, message_id: int, lang: str) -> MessageTranslation | None:
+        row = self._one("select * from message_translations where message_id = ? and lang = ?", [message_id, lang])
+        if row is None:
+            return None
+        return MessageTranslation(
+            row["message_id"], row["lang"], row["version"], from_json(json.loads(row["text"])), row["engine"],
+            bool(row["translated"]),
+        )
+
+    def put_message_translation(self, t: MessageTranslation) -> None:
+        with self.transaction():
+            self.db["message_translations"].upsert(
+                {
+                    "message_id": t.message_id,
+                    "lang": t.lang,
+                    "version": t.version,
+                    "text": json.dumps(to_json(t.text)),
+                    "plain": to_plain(t.text),
+                    "engine": t.engine,
+                    "translated": int(t.translated),
+                },
+                pk=("message_id", "lang"),
+            )
+
+    def get_translation(self, key: str) -> str | None:
+        row = self._one("select result from translations where key = ?", [key])
+        return str(row["result"]) if row else None
+
+    def put_translation(self, key: str, engine: str, source: str, target: str, text: str, result: str) -> None:
+        with self.transaction():
+            self.db["translations"].upsert(
+                {"key": key, "engine": engine, "source": source, "target": target, "text": text, "result": result,
+                 "created_at": self.now()},
+                pk="key",
+            )
+
+    # ------------------------------------------------------------ glossary
+
+    def glossary(self, network: str) -> list[tuple[str, dict[str, str]]]:
+        rows = self.db.query("select term, translations from glossary where network = ? order by term", [network])
+        return [(r["term"], json.loads(r["translations"] or "{}")) for r in rows]
+
+    def add_glossary_term(self, network: str, term: str, translations: dict[str, str]) -> None:
+        with self.transaction():
+            self.db["glossary"].upsert(
+                {"network": network, "term": term, "translations": json.dumps(translations)}, pk=("network", "term")
+            )
+
+    def remove_glossary_term(self, network: str, term: str) -> bool:
+        with self.transaction():
+            cur = self.db.execute("delete from glossary where network = ? and term = ?", [network, term])
+        return cur.rowcount > 0
+
+
+def new_join_code() -> str:
+    """A join code people can read aloud: 10 characters without look-alikes."""
+    alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+def _channel(row: dict[str, Any]) -> Channel:
+    return Channel(
+        ref=ChannelRef.parse(row["ref"]),
+        network=row["network"],
+        city=row["city"],
+        lang=row["lang"],
+        mode=row["mode"],
+        country=row["country"] or "",
+        subscriptions=tuple(json.loads(row["subscriptions"] or "[]")),
+        digest=bool(row["digest"]),
+    )
+
+
+def _message(row: dict[str, Any]) -> StoredMessage:
+    return StoredMessage(
+        id=row["id"],
+        network=row["network"],
+        channel=ChannelRef.parse(row["channel"]),
+        platform_id=row["platform_id"],
+        root_id=row["root_id"],
+        kind=row["kind"],
+        author_id=row["author_id"] or "",
+        author_name=row["author_name"] or "",
+        author_avatar=row["author_avatar"],
+        city=row["city"] or "",
+        text=from_json(json.loads(row["text"])),
+        lang=row["lang"],
+        topics=tuple(json.loads(row["topics"] or "[]")),
+        created_at=row["created_at"],
+        edited_at=row["edited_at"],
+        deleted=bool(row["deleted"]),
+        country=row["country"] or "",
+    )
+
+
+def _outbox(row: dict[str, Any]) -> OutboxRow:
+    return OutboxRow(
+        row["id"], ChannelRef.parse(row["channel"]), row["copy_id"], row["op"], row["state"], row["attempts"],
+        row["next_at"] or 0.0, row["last_error"],
+    )

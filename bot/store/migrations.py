@@ -1,0 +1,116 @@
+"""Numbered schema steps, applied in order and recorded by sqlite-utils.
+
+Never edit a step that has shipped: add the next one. Each step runs once per
+database, so an upgrade keeps every relayed message's mapping.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("agora")
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    db["networks"].create({"name": str, "join_code": str, "created_at": float}, pk="name")
+    db["channels"].create(
+        {
+            "ref": str,
+            "network": str,
+            "platform": str,
+            "city": str,
+            "country": str,
+            "lang": str,
+            "mode": str,
+            "subscriptions": str,
+            "digest": int,
+            "digest_next_at": float,
+            "source": str,
+            "linked_at": float,
+        },
+        pk="ref",
+        foreign_keys=[("network", "networks", "name")],
+        not_null={"network", "platform", "city", "lang", "mode"},
+    )
+    db["channels"].create_index(["network"])
+    db["channels"].create_index(["platform"])
+    db["events"].create({"key": str, "seen_at": float}, pk="key")
+    db["messages"].create(
+        {
+            "id": int,
+            "network": str,
+            "channel": str,
+            "platform_id": str,
+            "root_id": int,
+            "kind": str,
+            "author_id": str,
+            "author_name": str,
+            "author_avatar": str,
+            "city": str,
+            "country": str,
+            "text": str,
+            "plain": str,
+            "lang": str,
+            "topics": str,
+            "version": int,
+            "created_at": float,
+            "edited_at": float,
+            "deleted": int,
+        },
+        pk="id",
+        not_null={"network", "channel", "kind", "text", "lang"},
+    )
+    db["messages"].create_index(["channel", "platform_id"], unique=True)
+    db["messages"].create_index(["root_id"])
+    db["messages"].create_index(["network", "created_at"])
+    db["copies"].create(
+        {"id": int, "message_id": int, "channel": str, "lang": str, "thread_id": str, "created_at": float},
+        pk="id",
+        foreign_keys=[("message_id", "messages", "id")],
+    )
+    db["copies"].create_index(["message_id", "channel"], unique=True)
+    db["posts"].create(
+        {"channel": str, "platform_id": str, "copy_id": int, "part": int},
+        pk=("channel", "platform_id"),
+        foreign_keys=[("copy_id", "copies", "id")],
+    )
+    db["posts"].create_index(["copy_id", "part"], unique=True)
+    db["outbox"].create(
+        {
+            "id": int,
+            "channel": str,
+            "copy_id": int,
+            "op": str,
+            "state": str,
+            "attempts": int,
+            "next_at": float,
+            "last_error": str,
+            "created_at": float,
+            "done_at": float,
+        },
+        pk="id",
+        foreign_keys=[("copy_id", "copies", "id")],
+    )
+    db["outbox"].create_index(["channel", "state", "id"])
+    db["outbox"].create_index(["state"])
+    db["message_translations"].create(
+        {"message_id": int, "lang": str, "version": int, "text": str, "plain": str, "engine": str, "translated": int},
+        pk=("message_id", "lang"),
+    )
+    db["translations"].create(
+        {"key": str, "engine": str, "source": str, "target": str, "text": str, "result": str, "created_at": float},
+        pk="key",
+    )
+    db["installs"].create(
+        {"platform": str, "space": str, "data": str, "installed_at": float}, pk=("platform", "space")
+    )
+    db["glossary"].create({"network": str, "term": str, "translations": str}, pk=("network", "term"))
+
+
+@migrations()
+def m002_search(db: Database) -> None:
+    db["messages"].enable_fts(["plain"], create_triggers=True, tokenize=FTS_TOKENIZE)
+    db["message_translations"].enable_fts(["plain"], create_triggers=True, tokenize=FTS_TOKENIZE)
