@@ -158,8 +158,8 @@ def _bind(spec: CommandSpec, args: str) -> dict[str, ArgValue]:
             token, _, rest = rest.partition(" ")
             rest = rest.strip()
             if not token:
-                continue
-            if arg.kind == "int":
+                pass
+            elif arg.kind == "int":
                 if not token.isdigit() or not 0 < int(token) <= 3650:
                     raise CommandError("error.bad_int", arg=arg.name, value=token[:40])
                 values[arg.name] = int(token)

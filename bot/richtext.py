@@ -230,8 +230,8 @@ def split(rt: RichText, limit: int, measure: Measure | None = None) -> list[Rich
 def _pack(rt: RichText, limit: int, size: Measure, level: int) -> list[RichText]:
     out: list[RichText] = []
     current: RichText = ()
-    for piece in _cut(rt, level):
-        candidate = normalise(current + piece)
+    for piece in _cut(rt, level, limit):
+        candidate = _glue(current, piece)
         if size(candidate) <= limit:
             current = candidate
             continue
@@ -252,7 +252,17 @@ def _pack(rt: RichText, limit: int, size: Measure, level: int) -> list[RichText]
     return out
 
 
-def _cut(rt: RichText, level: int) -> list[RichText]:
+def _glue(left: RichText, right: RichText) -> RichText:
+    """Concatenate, rejoining the line groups of a code block cut at level 3."""
+    if left and right and isinstance(left[-1], CodeBlock) and isinstance(right[0], CodeBlock):
+        a, b = left[-1], right[0]
+        if a.lang == b.lang:
+            sep = "\n" if a.text and b.text else ""
+            return normalise((*left[:-1], CodeBlock(a.text + sep + b.text, a.lang), *right[1:]))
+    return normalise(left + right)
+
+
+def _cut(rt: RichText, level: int, limit: int) -> list[RichText]:
     """Cut into pieces whose concatenation is ``rt``, finer at each level."""
     if level <= 1:
         # level 0: paragraphs (cut after a run of 2+ breaks); level 1: lines.
@@ -275,28 +285,30 @@ def _cut(rt: RichText, level: int) -> list[RichText]:
         return pieces
     pieces = []
     for seg in rt:
-        pieces.extend(_cut_segment(seg, level))
+        pieces.extend(_cut_segment(seg, level, max(1, limit // 4)))
     return pieces
 
 
-def _cut_segment(seg: Segment, level: int) -> list[RichText]:
+def _cut_segment(seg: Segment, level: int, size: int) -> list[RichText]:
     if isinstance(seg, Text):
         if level == 2:
             return [(Text(s),) for s in _split_keep(_SENTENCE_END, seg.text)]
         if level == 3:
             return [(Text(s),) for s in _split_keep(_WORD_END, seg.text)]
-        return [(Text(seg.text[i : i + 64]),) for i in range(0, len(seg.text), 64)]
+        return [(Text(seg.text[i : i + size]),) for i in range(0, len(seg.text), size)]
     if isinstance(seg, CodeBlock) and level >= 3:
         lines = seg.text.split("\n")
         if level == 3 and len(lines) > 1:
             return [(CodeBlock(line, seg.lang),) for line in lines]
-        return [(CodeBlock(seg.text[i : i + 64], seg.lang),) for i in range(0, len(seg.text), 64)]
+        # Near-limit chunks, so no two are ever glued back with a line break between them.
+        chunk = max(1, size * 4 - 16 - len(seg.lang))
+        return [(CodeBlock(seg.text[i : i + chunk], seg.lang),) for i in range(0, len(seg.text), chunk)]
     if isinstance(seg, Code) and level >= 4:
-        return [(Code(seg.text[i : i + 64]),) for i in range(0, len(seg.text), 64)]
+        return [(Code(seg.text[i : i + size]),) for i in range(0, len(seg.text), size)]
     if isinstance(seg, Styled) and level >= 3:
-        return [(replace(seg, children=p),) for p in _cut(seg.children, level)]
+        return [(replace(seg, children=p),) for p in _cut(seg.children, level, size * 4)]
     if isinstance(seg, Quote) and level >= 3:
-        return [(Quote(p),) for p in _cut(seg.children, level)]
+        return [(Quote(p),) for p in _cut(seg.children, level, size * 4)]
     return [(seg,)]
 
 

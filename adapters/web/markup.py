@@ -33,7 +33,7 @@ from bot.richtext import (
 )
 
 SPECIAL = set("\\*_~`[]|")
-URL = re.compile(r"https?://[^\s<>()\[\]|`]+")
+URL = re.compile(r"https?://[^\s<>()\[\]|`\\]+")
 URL_TRAIL = ".,;:!?'\""
 EMOJI = re.compile(r":([a-z0-9_+-]{1,40}):")
 MENTION = re.compile(r"@([\w][\w.-]{0,39})")
@@ -122,7 +122,7 @@ def _scan(s: str, i: int, stop: str | None) -> tuple[list[Segment], int]:
             flush()
             return out, i + len(stop)
         c = s[i]
-        if c == "\\" and i + 1 < n and (s[i + 1] in SPECIAL or s[i + 1] in "@:>"):
+        if c == "\\" and i + 1 < n and (s[i + 1] in SPECIAL or s[i + 1] in "@:><"):
             buf.append(s[i + 1])
             i += 2
             continue
@@ -146,6 +146,13 @@ def _scan(s: str, i: int, stop: str | None) -> tuple[list[Segment], int]:
                 flush()
                 seg, i = styled
                 out.append(seg)
+                continue
+        if c == "<":
+            m = URL.match(s, i + 1)
+            if m and s.startswith(">", m.end()):
+                flush()
+                out.append(Link(m.group(0)))
+                i = m.end() + 1
                 continue
         if c == "h":
             m = URL.match(s, i)
@@ -216,10 +223,10 @@ def render(rt: RichText) -> str:
     return _render(rt, line_start=True)
 
 
-def _render(rt: RichText, line_start: bool) -> str:
+def _render(rt: RichText, line_start: bool, tail_safe: bool = True) -> str:
     out: list[str] = []
     start = line_start
-    for seg in rt:
+    for k, seg in enumerate(rt):
         match seg:
             case Text(text=t):
                 out.append(_escape(t, start))
@@ -227,7 +234,12 @@ def _render(rt: RichText, line_start: bool) -> str:
                 name = ident if kind == "broadcast" else (label or ident)
                 out.append("@" + name)
             case Link(url=url, label=label):
-                out.append(f"[{_escape_label(label)}]({url})" if label else url)
+                nxt = rt[k + 1] if k + 1 < len(rt) else None
+                bare = (nxt is None and tail_safe) or isinstance(nxt, LineBreak) or (isinstance(nxt, Text) and nxt.text[:1].isspace())
+                if label:
+                    out.append(f"[{_escape_label(label)}]({url})")
+                else:
+                    out.append(url if bare and url[-1] not in URL_TRAIL else f"<{url}>")
             case Emoji(name=name):
                 out.append(f":{name}:")
             case Code(text=t):
@@ -236,7 +248,7 @@ def _render(rt: RichText, line_start: bool) -> str:
                 out.append(f"```{lang}\n{t}\n```")
             case Styled(children=children, marker=marker, style=style):
                 mark = marker or _MARK_OF[style]
-                out.append(mark + _render(children, False) + mark)
+                out.append(mark + _render(children, False, tail_safe=False) + mark)
             case Quote(children=children):
                 out.append("> " + _render(children, False))
             case LineBreak():
@@ -255,9 +267,10 @@ def _escape(text: str, line_start: bool) -> str:
         nxt = text[k + 1] if k + 1 < len(text) else ""
         if (
             c in SPECIAL
-            or (c == "@" and (nxt.isalnum() or nxt == "_") and not prev.isalnum())
-            or (c == ":" and (nxt.isalnum() or nxt in "_+-/"))
+            or (c == "@" and (nxt == "" or nxt.isalnum() or nxt == "_") and not prev.isalnum())
+            or (c == ":" and (nxt == "" or nxt.isalnum() or nxt in "_+-/"))
             or (c == ">" and k == 0 and line_start)
+            or (c == "<" and nxt in ("", "h"))
         ):
             out.append("\\" + c)
         else:
