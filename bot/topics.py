@@ -17,7 +17,9 @@ Matching rules, in the order they matter:
   case-sensitively: folded, ``IA``/``ia`` and ``AI``/``aí`` are everyday words.
 * A phrase element written ``=word`` must equal the folded surface word instead
   of sharing its stem, for words whose stem collides with something unrelated
-  (``=housing`` would otherwise match "in house").
+  (``=housing`` would otherwise match "in house"). A phrase written ``!phrase``
+  counts only in messages of its list's language: Spanish "ia" is AI, while
+  Portuguese "ia" is "was going".
 * Ambiguous single words (es/pt ``clima``, ``calor``, ``red``/``rede``,
   ``calle``, ``seguridad``, ``modelo``, ``renta``) are never phrases on their own;
   only the longer phrases that disambiguate them are.
@@ -102,6 +104,7 @@ class _Entry:
 
     elements: tuple[str, ...]
     kind: int
+    native: bool  # only in messages of the lexicon's own language
     topic: int  # index into Tagger.topics; -1 for markers and negation cues
     label: str
 
@@ -190,9 +193,7 @@ class Tagger:
         order = _str_list(common, "order", _COMMON_FILE)
         settings = _settings(_table(common, "scoring", _COMMON_FILE))
         fixups_table = common.get("stem_fixups", {})
-        stemmers = {
-            lang: _Stemmer(lang, [(str(a), str(b)) for a, b in fixups_table.get(lang, [])]) for lang in LANGS
-        }
+        stemmers = {lang: _Stemmer(lang, [(str(a), str(b)) for a, b in fixups_table.get(lang, [])]) for lang in LANGS}
         entries: dict[str, list[_Entry]] = {lang: [] for lang in LANGS}
         for kind, key in ((_MARKER, "chatter_markers"), (_NEGATION, "negation_cues")):
             table = _table(common, key, _COMMON_FILE)
@@ -232,6 +233,14 @@ class Tagger:
                 acronyms.setdefault(acronym, []).append(index)
             topics.append(Topic(slug=slug, names=MappingProxyType(display)))
 
+        stray = sorted(
+            item.name
+            for item in root.iterdir()
+            if item.name.endswith(".toml") and not item.name.startswith("_") and item.name[:-5] not in order
+        )
+        if stray:
+            raise ConfigError(f"topic lexicon: {', '.join(stray)} not listed in {_COMMON_FILE} order")
+
         indexes: dict[str, Mapping[str, tuple[_Entry, ...]]] = {}
         for lang, lang_entries in entries.items():
             grouped: dict[str, list[_Entry]] = {}
@@ -262,8 +271,11 @@ class Tagger:
         return self._keys.get(_resolve_key(word))
 
     def tag(self, text: str, lang: str) -> TagResult:
-        """Tag ``text``; ``lang`` is the message's language, though all three lexicons are matched."""
-        del lang  # every lexicon runs on every message (code-switching); kept for the caller's contract
+        """Tag ``text`` written in ``lang``.
+
+        All three lexicons run on every message, because staff code-switch;
+        ``lang`` only enables the few ``!`` phrases that are safe in one language.
+        """
         settings = self._settings
         max_weight = settings.max_phrase_weight
         raw = _raw_tokens(text)
@@ -286,7 +298,9 @@ class Tagger:
                         continue
                     for entry in candidates:
                         end = i + len(entry.elements)
-                        if end > count or not _matches(entry.elements, stems, exact, i):
+                        if end > count or (entry.native and lang_code != lang):
+                            continue
+                        if not _matches(entry.elements, stems, exact, i):
                             continue
                         if entry.kind == _PHRASE:
                             hits.append(_Hit(entry.topic, i, end, min(float(end - i), max_weight), entry.label))
@@ -341,7 +355,7 @@ class Tagger:
         top = max(scores.values())
         if tokens < settings.short_tokens and top < settings.short_min_score:
             return ()
-        if chatter and top <= settings.chatter_max_score:
+        if chatter and sum(scores.values()) <= settings.chatter_max_score:
             return ()
         floor = max(settings.min_score, settings.relative * top)
         kept = sorted((t for t, s in scores.items() if s >= floor), key=lambda t: (-scores[t], t))
@@ -371,15 +385,17 @@ def _shouting(text: str, settings: _Settings) -> bool:
 
 
 def _compile(phrase: str, kind: int, topic: int, stemmer: _Stemmer) -> _Entry:
+    native = phrase.startswith("!")
     elements: list[str] = []
-    for part in phrase.split():
+    for part in phrase.removeprefix("!").split():
         literal = part.startswith("=")
         for token in _raw_tokens(part):
             word = fold(token)
             elements.append("=" + word if literal else stemmer.stem(word))
     if not elements:
         raise ConfigError(f"topic lexicon: phrase {phrase!r} has no words")
-    return _Entry(tuple(elements), kind, topic, phrase.replace("=", ""))
+    label = phrase.replace("=", "").removeprefix("!")
+    return _Entry(elements=tuple(elements), kind=kind, native=native, topic=topic, label=label)
 
 
 def _resolve_key(word: str) -> str:
