@@ -20,7 +20,15 @@ from bot.compose import Composer
 from bot.config import Config
 from bot.digest import Digests
 from bot.errors import ConfigError
-from bot.events import ChannelRef, CommandInvoked, Event, IncomingMessage, MessageDeleted, MessageEdited, TranslateRequest
+from bot.events import (
+    ChannelRef,
+    CommandInvoked,
+    Event,
+    IncomingMessage,
+    MessageDeleted,
+    MessageEdited,
+    TranslateRequest,
+)
 from bot.handlers import Commands
 from bot.i18n import Catalog, default_catalog
 from bot.model import Channel
@@ -87,8 +95,16 @@ class Agora:
         self.digests = Digests(self.store, self.reports, self.outbox.wake, config, clock)
         self._parsers: dict[str, Callable[[str], RichText]] = {}
         self.commands = Commands(
-            self.store, self.relay, self.translator, self.tagger, self.catalog, self.reports, self.search, config,
-            markup=self.parse_markup, wake_digests=self.digests.poke,
+            self.store,
+            self.relay,
+            self.translator,
+            self.tagger,
+            self.catalog,
+            self.reports,
+            self.search,
+            config,
+            markup=self.parse_markup,
+            wake_digests=self.digests.poke,
         )
         if adapters is None:
             context = self.adapter_context(environ)
@@ -100,7 +116,10 @@ class Agora:
 
     def adapter_context(self, environ: Mapping[str, str] = os.environ) -> AdapterContext:
         return AdapterContext(
-            db=self.db, channels=self.store.platform_channels, commands=COMMANDS, catalog=self.catalog,
+            db=self.db,
+            channels=self.store.platform_channels,
+            commands=COMMANDS,
+            catalog=self.catalog,
             environ=environ,
         )
 
@@ -133,8 +152,7 @@ class Agora:
         self.outbox.start()
         self._tasks.append(asyncio.create_task(self.digests.run(), name="digests"))
         self.started = True
-        log.info("Agora started: adapters %s, translation %s", ", ".join(self.adapters) or "none",
-                 self.translator.name)
+        log.info("Agora started: adapters %s, translation %s", ", ".join(self.adapters) or "none", self.translator.name)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop taking events, let in-flight posts finish, keep the rest for next time."""

@@ -80,7 +80,12 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file (default: AGORA_CONFIG or ./config.toml)")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="config file (default: AGORA_CONFIG or ./config.toml)",
+)
 @click.option("-v", "--verbose", is_flag=True, help="log debug details (never message text at INFO)")
 def run(config_path: str | None, verbose: bool) -> None:
     """Start every enabled adapter and relay until Ctrl-C."""
@@ -139,8 +144,14 @@ def doctor(config_path: str | None) -> None:
         checks.append(Check("database", True, f"{config.database} ({len(store.all_channels())} linked channels)"))
         parked = store.parked()
         if parked:
-            checks.append(Check("deliveries", False, f"{len(parked)} parked, latest: {parked[0].last_error}",
-                                "see the outbox table; fix the channel or permissions, then relink"))
+            checks.append(
+                Check(
+                    "deliveries",
+                    False,
+                    f"{len(parked)} parked, latest: {parked[0].last_error}",
+                    "see the outbox table; fix the channel or permissions, then relink",
+                )
+            )
         translator = load_translator(config, store)
         checks += translator.checks()
         context = AdapterContext(db, store.platform_channels, COMMANDS, default_catalog(), os.environ)

@@ -86,7 +86,9 @@ class Composer:
         thread_id = self.thread_in(msg, copy)
         budget = max(64, target.max_text - len(target.render(footer)) - 2)
         parts = split(text, budget, measure=lambda r: len(target.render(r))) or [plain("…")]
-        author = Author(msg.author_id, msg.author_name if notice else f"{msg.author_name} ({msg.city})", msg.author_avatar)
+        author = Author(
+            msg.author_id, msg.author_name if notice else f"{msg.author_name} ({msg.city})", msg.author_avatar
+        )
         labels = tuple(self.tagger.name(t, copy.lang) for t in msg.topics)
         meta = CopyMeta(
             message_id=msg.id,

@@ -187,7 +187,9 @@ def _networks(raw: Any) -> tuple[NetworkConfig, ...]:
             city = _get(ch, f"{cw}.city", str, None).strip()
             if not city:
                 raise ConfigError(f"{cw}.city: must not be empty")
-            channels.append(ChannelConfig(ref, city, _lang(_get(ch, f"{cw}.lang", str, None), f"{cw}.lang"), mode, country))
+            channels.append(
+                ChannelConfig(ref, city, _lang(_get(ch, f"{cw}.lang", str, None), f"{cw}.lang"), mode, country)
+            )
         out.append(NetworkConfig(name, tuple(channels), code))
     return tuple(out)
 

@@ -9,6 +9,7 @@ outbox like any copy, so they are paced, retried and delivered exactly once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -37,7 +38,11 @@ class Digests:
     """Finds due digests, queues them, and sleeps until the next check."""
 
     def __init__(
-        self, store: Store, reports: Reports, wake: Callable[[ChannelRef], None], config: Config,
+        self,
+        store: Store,
+        reports: Reports,
+        wake: Callable[[ChannelRef], None],
+        config: Config,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -63,9 +68,19 @@ class Digests:
             text = self.reports.digest(channel.network, channel.lang)
             with self.store.transaction():
                 msg_id = self.store.add_message(
-                    network=channel.network, channel=channel.ref, platform_id=None, root_id=None, kind="notice",
-                    author_id="agora", author_name="Agora", author_avatar=None, city=channel.city,
-                    country=channel.country, text=text, lang=channel.lang, topics=(),
+                    network=channel.network,
+                    channel=channel.ref,
+                    platform_id=None,
+                    root_id=None,
+                    kind="notice",
+                    author_id="agora",
+                    author_name="Agora",
+                    author_avatar=None,
+                    city=channel.city,
+                    country=channel.country,
+                    text=text,
+                    lang=channel.lang,
+                    topics=(),
                 )
                 copy_id = self.store.add_copy(msg_id, channel.ref, channel.lang)
                 self.store.enqueue(channel.ref, copy_id, SEND)
@@ -82,7 +97,5 @@ class Digests:
             except Exception:
                 log.exception("digest check failed; trying again in %.0fs", CHECK_EVERY)
             self._event.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), CHECK_EVERY)
-            except TimeoutError:
-                pass

@@ -140,7 +140,7 @@ class CommandInvoked:
 
 @dataclass(frozen=True, slots=True)
 class TranslateRequest:
-    """"Translate for me": one reader wants one message in their own language.
+    """ "Translate for me": one reader wants one message in their own language.
 
     The answer goes only to that reader (ephemeral), so a member can follow a
     channel that is not in their language without changing it for everyone.

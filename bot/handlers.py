@@ -102,8 +102,8 @@ class Commands:
     def t(self, key: str, lang: str, **params: object) -> str:
         return self.catalog.t(key, lang, **params)
 
-    def reply(self, key: str, lang: str, *, ephemeral: bool = True, **params: object) -> Reply:
-        return Reply(plain(self.t(key, lang, **params)), ephemeral=ephemeral)
+    def reply(self, key: str, lang: str, **params: object) -> Reply:
+        return Reply(plain(self.t(key, lang, **params)))
 
     async def handle(self, ev: CommandInvoked) -> None:
         """Run a command and answer the caller, whatever happens."""
@@ -125,7 +125,7 @@ class Commands:
         await ev.reply(answer)
 
     async def translate_for(self, ev: TranslateRequest) -> None:
-        """"Translate for me": the message in the reader's own language, for them only."""
+        """ "Translate for me": the message in the reader's own language, for them only."""
         channel = self.store.channel(ev.channel)
         lang = language_of(ev.locale, channel.lang if channel else self.config.default_lang)
         source = self.translator.detect(to_plain(ev.text), channel.lang if channel else None)
@@ -135,7 +135,7 @@ class Commands:
                 text = (await self.translator.translate(ev.text, source, lang)).text
             except TranslationError as exc:
                 log.warning("translate-for-me %s->%s failed: %s", source, lang, exc)
-                text = ev.text + (LineBreak(), Text(f"({self.t('copy.untranslated', lang)})"))
+                text = (*ev.text, LineBreak(), Text(f"({self.t('copy.untranslated', lang)})"))
         await ev.reply(Reply(text, ephemeral=True))
 
     # ------------------------------------------------------------ relay
@@ -252,7 +252,11 @@ class Commands:
         if msg is None or msg.deleted or msg.network != call.linked.network:
             raise CommandError("error.unknown_message", message=token[:40])
         header = self.t(
-            "reply.original_header", call.lang, id=msg.id, author=msg.author_name, city=msg.city,
+            "reply.original_header",
+            call.lang,
+            id=msg.id,
+            author=msg.author_name,
+            city=msg.city,
             language=self.t(f"lang.{msg.lang}", call.lang),
         )
         return Reply((Styled("bold", (Text(header),)), LineBreak(), *msg.text), ephemeral=True)
@@ -329,4 +333,3 @@ def parse_glossary_term(text: str) -> tuple[str, dict[str, str]]:
         else:
             term_words.append(token)
     return " ".join(term_words).strip()[:100], {k: v.strip()[:100] for k, v in fixed.items() if v.strip()}
-

@@ -14,6 +14,7 @@ with the part's nonce already exists.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -110,10 +111,8 @@ class Outbox:
             wait = row.next_at - self.clock()
             if wait > 0:
                 event.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), wait)
-                except TimeoutError:
-                    pass
                 continue
             await self._deliver(row, adapter)
 
@@ -148,8 +147,14 @@ class Outbox:
     def _failed(self, row: OutboxRow, exc: DeliveryError) -> None:
         attempts = row.attempts + 1
         if not exc.retriable or attempts >= self.policy.max_attempts:
-            log.warning("parked %s of copy %s to %s after %d attempts: %s", row.op, row.copy_id, row.channel,
-                        attempts, exc.reason)
+            log.warning(
+                "parked %s of copy %s to %s after %d attempts: %s",
+                row.op,
+                row.copy_id,
+                row.channel,
+                attempts,
+                exc.reason,
+            )
             self.store.set_delivery(row.id, PARKED, error=exc.reason, attempts=attempts)
             return
         backoff = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (attempts - 1))
@@ -198,8 +203,9 @@ class Outbox:
             else:
                 thread = copy.thread_id if posts[0].starts_thread else post.thread_id
                 await self._pace(row.channel, adapter)
-                ref = await adapter.send(replace(post, starts_thread=False, thread_id=thread,
-                                                 nonce=f"{post.nonce}-e{row.id}"))
+                ref = await adapter.send(
+                    replace(post, starts_thread=False, thread_id=thread, nonce=f"{post.nonce}-e{row.id}")
+                )
                 self.store.record_post(copy.id, row.channel, part, ref.id, copy.thread_id)
         for part in range(len(posts), len(copy.platform_ids)):
             await self._pace(row.channel, adapter)
@@ -217,4 +223,3 @@ class Outbox:
             await self._pace(row.channel, adapter)
             await adapter.delete(MessageRef(row.channel, platform_id, thread))
         return DONE
-

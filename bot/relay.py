@@ -135,7 +135,9 @@ class Relay:
             self.wake(target.ref)
         return msg_id, targets
 
-    def _store_reply(self, channel: Channel, ev: IncomingMessage, text: RichText, root: StoredMessage, key: str) -> None:
+    def _store_reply(
+        self, channel: Channel, ev: IncomingMessage, text: RichText, root: StoredMessage, key: str
+    ) -> None:
         plain_text = to_plain(text)
         lang = self.translator.detect(plain_text, channel.lang)
         topics = self.tagger.tag(plain_text, lang).topics

@@ -119,8 +119,20 @@ class Reports:
         for s in stats:
             change = s.change()
             label = t("report.new", lang) if change is None else f"{change:+.0%}"
-            out += [LineBreak(), Text("• " + t("report.line", lang, topic=self.tagger.name(s.slug, lang),
-                                                messages=s.messages, cities=s.cities, change=label))]
+            out += [
+                LineBreak(),
+                Text(
+                    "• "
+                    + t(
+                        "report.line",
+                        lang,
+                        topic=self.tagger.name(s.slug, lang),
+                        messages=s.messages,
+                        cities=s.cities,
+                        change=label,
+                    )
+                ),
+            ]
             if s.regions:
                 regions = ", ".join(f"{t('region.' + r, lang)} {n}" for r, n in s.regions)
                 out += [LineBreak(), Text("   " + t("report.regions", lang, regions=regions))]
@@ -161,8 +173,12 @@ class Reports:
 
     def hot_topics_reply(self, network: str, days: int, lang: str) -> Reply:
         stats = self.hot_topics(network, days)
-        return Reply(self.render(stats, days, lang), ephemeral=False, image=self.chart(stats, days, lang),
-                     image_name=f"agora-topics-{days}d.png")
+        return Reply(
+            self.render(stats, days, lang),
+            ephemeral=False,
+            image=self.chart(stats, days, lang),
+            image_name=f"agora-topics-{days}d.png",
+        )
 
     def digest(self, network: str, lang: str, days: int = 7) -> RichText:
         """The weekly digest: hot topics plus questions nobody has answered yet."""
@@ -172,7 +188,8 @@ class Reports:
         out += list(self.render(stats, days, lang))
         now = self.clock()
         unanswered = [
-            m for m in self.messages(network, now - days * DAY, now + 1)
+            m
+            for m in self.messages(network, now - days * DAY, now + 1)
             if m.root_id is None and not self.store.replies(m.id)
         ]
         if unanswered:
@@ -180,4 +197,3 @@ class Reports:
             for m in unanswered[:10]:
                 out += [LineBreak(), Text(f"• #{m.id} ({m.city}) {to_plain(m.text).replace(chr(10), ' ')[:140]}")]
         return tuple(out)
-

@@ -340,6 +340,7 @@ def _trim(rt: RichText) -> RichText:
 
 # ------------------------------------------------------------- serialising
 
+
 def to_json(rt: Sequence[Segment]) -> list[dict[str, Any]]:
     """A JSON-ready list, for the store."""
     out: list[dict[str, Any]] = []

@@ -21,8 +21,17 @@ from aiohttp import web
 
 from adapters.web import markup
 from bot.errors import ConfigError, DeliveryError
-from bot.events import Author, ChannelRef, CommandInvoked, IncomingMessage, MessageDeleted, MessageEdited, MessageRef
-from bot.events import OutgoingMessage, Reply
+from bot.events import (
+    Author,
+    ChannelRef,
+    CommandInvoked,
+    IncomingMessage,
+    MessageDeleted,
+    MessageEdited,
+    MessageRef,
+    OutgoingMessage,
+    Reply,
+)
 from bot.model import Channel
 from bot.ports import AdapterContext, Check, EventSink
 from bot.richtext import RichText, to_json, to_plain
@@ -60,7 +69,7 @@ class WebAdapter:
     def _ensure_table(self) -> None:
         if "web_messages" in self.db.table_names():
             return
-        self.db["web_messages"].create(
+        self.db.table("web_messages").create(
             {
                 "id": int,
                 "channel": str,
@@ -85,14 +94,16 @@ class WebAdapter:
             },
             pk="id",
         )
-        self.db["web_messages"].create_index(["nonce"], unique=True)
-        self.db["web_messages"].create_index(["channel", "id"])
+        self.db.table("web_messages").create_index(["nonce"], unique=True)
+        self.db.table("web_messages").create_index(["channel", "id"])
 
     def channels(self) -> dict[str, Channel]:
         """API id (the channel part of ``web:space/channel``) -> linked channel."""
         return {c.ref.channel: c for c in self.context.channels("web")}
 
     def _row(self, channel: str, mid: int) -> dict[str, Any] | None:
+        if not 0 < mid < 2**63:  # SQLite integers are 64-bit; bigger ones would raise, not miss
+            return None
         rows = list(self.db.query("select * from web_messages where id = ? and channel = ?", [mid, channel]))
         return rows[0] if rows else None
 
@@ -128,8 +139,8 @@ class WebAdapter:
         except OSError as exc:
             await self._runner.cleanup()
             raise ConfigError(f"adapters.web: cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
-        sockets = site._server.sockets if site._server else []  # noqa: SLF001 - the bound port when port = 0
-        port = sockets[0].getsockname()[1] if sockets else self.port
+        addresses = self._runner.addresses  # the port actually bound when port = 0
+        port = int(addresses[0][1]) if addresses else self.port
         self.url = f"http://{self.host}:{port}/"
 
     async def stop(self) -> None:
@@ -143,7 +154,7 @@ class WebAdapter:
             return existing
         meta = msg.meta
         thread = int(msg.thread_id) if msg.thread_id else None
-        table = self.db["web_messages"]
+        table = self.db.table("web_messages")
         with self.db.atomic():
             table.insert(
                 {
@@ -167,7 +178,7 @@ class WebAdapter:
                     "created_at": time.time(),
                 }
             )
-        new_id = str(table.last_pk)
+        new_id = str(table.last_rowid)
         return MessageRef(msg.channel, new_id, msg.thread_id or new_id)
 
     async def find_sent(self, msg: OutgoingMessage) -> MessageRef | None:
@@ -182,7 +193,7 @@ class WebAdapter:
             raise DeliveryError(f"web message {ref.id} not found", retriable=False)
         meta = msg.meta
         with self.db.atomic():
-            self.db["web_messages"].update(
+            self.db.table("web_messages").update(
                 int(ref.id),
                 {
                     "text": markup.render(msg.text),
@@ -204,8 +215,14 @@ class WebAdapter:
         names = [c.ref.channel for c in self.context.channels("web")]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            return [Check("web channels", False, f"channel names used in two spaces: {', '.join(dupes)}",
-                          "give every web channel a distinct name")]
+            return [
+                Check(
+                    "web channels",
+                    False,
+                    f"channel names used in two spaces: {', '.join(dupes)}",
+                    "give every web channel a distinct name",
+                )
+            ]
         return [Check("web playground", True, f"http://{self.host}:{self.port}/ ({len(names)} channels)")]
 
     # ------------------------------------------------------------ HTTP handlers
@@ -231,8 +248,15 @@ class WebAdapter:
     async def list_channels(self, request: web.Request) -> web.Response:
         return web.json_response(
             [
-                {"id": cid, "city": c.city, "lang": c.lang, "platform": "web", "network": c.network, "mode": c.mode,
-                 "country": c.country}
+                {
+                    "id": cid,
+                    "city": c.city,
+                    "lang": c.lang,
+                    "platform": "web",
+                    "network": c.network,
+                    "mode": c.mode,
+                    "country": c.country,
+                }
                 for cid, c in self.channels().items()
             ]
         )
@@ -261,7 +285,7 @@ class WebAdapter:
         if len(text) > MAX_INPUT:
             raise _error(400, self.context.catalog.t("error.too_long", channel.lang, length=len(text), limit=MAX_INPUT))
         if thread is not None:
-            if isinstance(thread, str) and thread.isdigit():
+            if isinstance(thread, str) and thread.isdecimal():
                 thread = int(thread)
             if not isinstance(thread, int) or isinstance(thread, bool) or self._row(cid, thread) is None:
                 raise _error(400, "'thread_id' must be the id of a message in this channel")
@@ -271,17 +295,27 @@ class WebAdapter:
             return await self._command(ref, author, text.strip(), thread)
         if not text.strip():
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
-        table = self.db["web_messages"]
+        table = self.db.table("web_messages")
         with self.db.atomic():
             table.insert(
                 {
-                    "channel": cid, "user": author.name, "city": channel.city, "lang": channel.lang, "text": text,
-                    "segments": json.dumps(to_json(markup.parse(text))), "footer": "", "topics": "[]",
-                    "topic_labels": "[]", "thread_id": thread, "is_copy": 0, "translated": 1, "deleted": 0,
+                    "channel": cid,
+                    "user": author.name,
+                    "city": channel.city,
+                    "lang": channel.lang,
+                    "text": text,
+                    "segments": json.dumps(to_json(markup.parse(text))),
+                    "footer": "",
+                    "topics": "[]",
+                    "topic_labels": "[]",
+                    "thread_id": thread,
+                    "is_copy": 0,
+                    "translated": 1,
+                    "deleted": 0,
                     "created_at": time.time(),
                 }
             )
-        mid = str(table.last_pk)
+        mid = str(table.last_rowid)
         await self._emit(
             IncomingMessage(ref, mid, author, markup.parse(text), thread_id=str(thread) if thread else None)
         )
@@ -295,8 +329,15 @@ class WebAdapter:
             replies.append(reply)
 
         await self._emit(
-            CommandInvoked(ref, author, name.lower(), args.strip(), collect, can_manage=True,
-                           thread_id=str(thread) if thread else None)
+            CommandInvoked(
+                ref,
+                author,
+                name.lower(),
+                args.strip(),
+                collect,
+                can_manage=True,
+                thread_id=str(thread) if thread else None,
+            )
         )
         body: dict[str, Any] = {"id": None, "reply": "\n".join(markup.render(r.text) for r in replies)}
         images = [r.image for r in replies if r.image]
@@ -312,7 +353,7 @@ class WebAdapter:
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_INPUT:
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
         with self.db.atomic():
-            self.db["web_messages"].update(
+            self.db.table("web_messages").update(
                 row["id"], {"text": text, "segments": json.dumps(to_json(markup.parse(text))), "edited_at": time.time()}
             )
         await self._emit(MessageEdited(channel.ref, str(row["id"]), markup.parse(text)))
@@ -328,7 +369,7 @@ class WebAdapter:
 
     def _message_row(self, request: web.Request, cid: str) -> dict[str, Any]:
         mid = request.match_info["mid"]
-        row = self._row(cid, int(mid)) if mid.isdigit() and len(mid) < 12 else None
+        row = self._row(cid, int(mid)) if mid.isdecimal() and len(mid) < 12 else None
         if row is None or row["deleted"]:
             raise _error(404, f"no message {mid[:20]!r} in channel {cid!r}")
         return row
@@ -373,4 +414,3 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 def _error(status: int, message: str) -> web.HTTPException:
     cls = {400: web.HTTPBadRequest, 404: web.HTTPNotFound}[status]
     return cls(text=json.dumps({"error": message}), content_type="application/json")
-

@@ -137,15 +137,15 @@ def _scan(s: str, i: int, stop: str | None) -> tuple[list[Segment], int]:
             link = _link(s, i)
             if link is not None:
                 flush()
-                seg, i = link
-                out.append(seg)
+                out.append(link[0])
+                i = link[1]
                 continue
         if c in "*_~|":
             styled = _styled(s, i, stop)
             if styled is not None:
                 flush()
-                seg, i = styled
-                out.append(seg)
+                out.append(styled[0])
+                i = styled[1]
                 continue
         if c == "<":
             m = URL.match(s, i + 1)
@@ -218,6 +218,7 @@ def _link(s: str, i: int) -> tuple[Link, int] | None:
 
 # ------------------------------------------------------------------ render
 
+
 def render(rt: RichText) -> str:
     """Rich text to markup that parses back to the same rich text."""
     return _render(rt, line_start=True)
@@ -235,7 +236,11 @@ def _render(rt: RichText, line_start: bool, tail_safe: bool = True) -> str:
                 out.append("@" + name)
             case Link(url=url, label=label):
                 nxt = rt[k + 1] if k + 1 < len(rt) else None
-                bare = (nxt is None and tail_safe) or isinstance(nxt, LineBreak) or (isinstance(nxt, Text) and nxt.text[:1].isspace())
+                bare = (
+                    (nxt is None and tail_safe)
+                    or isinstance(nxt, LineBreak)
+                    or (isinstance(nxt, Text) and nxt.text[:1].isspace())
+                )
                 if label:
                     out.append(f"[{_escape_label(label)}]({url})")
                 else:

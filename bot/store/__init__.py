@@ -104,7 +104,7 @@ class Store:
         """Create a network with a fresh join code (or the given one)."""
         code = code or new_join_code()
         with self.transaction():
-            self.db["networks"].insert({"name": name, "join_code": code, "created_at": self.now()})
+            self.db.table("networks").insert({"name": name, "join_code": code, "created_at": self.now()})
         return Network(name, code)
 
     def networks(self) -> list[Network]:
@@ -130,7 +130,7 @@ class Store:
     def link_channel(self, channel: Channel, source: str) -> None:
         """Insert or replace a channel's link (config and commands both end here)."""
         with self.transaction():
-            self.db["channels"].upsert(
+            self.db.table("channels").upsert(
                 {
                     "ref": str(channel.ref),
                     "network": channel.network,
@@ -158,7 +158,7 @@ class Store:
             else:
                 row[key] = value
         with self.transaction():
-            self.db["channels"].update(str(ref), row)
+            self.db.table("channels").update(str(ref), row)
 
     def unlink_channel(self, ref: ChannelRef) -> None:
         with self.transaction():
@@ -217,9 +217,9 @@ class Store:
             "created_at": self.now(),
             "deleted": 0,
         }
-        table = self.db["messages"]
+        table = self.db.table("messages")
         table.insert(row)
-        return int(table.last_pk)
+        return int(table.last_rowid or 0)
 
     def message(self, message_id: int) -> StoredMessage | None:
         row = self._one("select * from messages where id = ?", [message_id])
@@ -268,7 +268,7 @@ class Store:
     # ------------------------------------------------------------ copies
 
     def add_copy(self, message_id: int, channel: ChannelRef, lang: str, thread_id: str | None = None) -> int:
-        table = self.db["copies"]
+        table = self.db.table("copies")
         table.insert(
             {
                 "message_id": message_id,
@@ -278,7 +278,7 @@ class Store:
                 "created_at": self.now(),
             }
         )
-        return int(table.last_pk)
+        return int(table.last_rowid or 0)
 
     def copy(self, copy_id: int) -> Copy | None:
         row = self._one("select * from copies where id = ?", [copy_id])
@@ -293,10 +293,17 @@ class Store:
         return self._copy(row) if row else None
 
     def _copy(self, row: dict[str, Any]) -> Copy:
-        ids = [r["platform_id"] for r in self.db.query("select platform_id from posts where copy_id = ? order by part", [row["id"]])]
-        return Copy(row["id"], row["message_id"], ChannelRef.parse(row["channel"]), row["lang"], tuple(ids), row["thread_id"])
+        ids = [
+            r["platform_id"]
+            for r in self.db.query("select platform_id from posts where copy_id = ? order by part", [row["id"]])
+        ]
+        return Copy(
+            row["id"], row["message_id"], ChannelRef.parse(row["channel"]), row["lang"], tuple(ids), row["thread_id"]
+        )
 
-    def record_post(self, copy_id: int, channel: ChannelRef, part: int, platform_id: str, thread_id: str | None) -> None:
+    def record_post(
+        self, copy_id: int, channel: ChannelRef, part: int, platform_id: str, thread_id: str | None
+    ) -> None:
         """Remember a posted part so edits, deletes, threads and echo checks find it."""
         with self.transaction():
             self.db.execute(
@@ -313,7 +320,7 @@ class Store:
     # ------------------------------------------------------------ outbox
 
     def enqueue(self, channel: ChannelRef, copy_id: int, op: str) -> int:
-        table = self.db["outbox"]
+        table = self.db.table("outbox")
         table.insert(
             {
                 "channel": str(channel),
@@ -325,7 +332,7 @@ class Store:
                 "created_at": self.now(),
             }
         )
-        return int(table.last_pk)
+        return int(table.last_rowid or 0)
 
     def next_delivery(self, channel: ChannelRef) -> OutboxRow | None:
         """The oldest unfinished row of a channel: rows after it wait, which keeps order."""
@@ -339,8 +346,15 @@ class Store:
         rows = self.db.query("select distinct channel from outbox where state in (?, ?)", [PENDING, SENDING])
         return [ChannelRef.parse(r["channel"]) for r in rows]
 
-    def set_delivery(self, row_id: int, state: str, *, error: str | None = None, next_at: float | None = None,
-                     attempts: int | None = None) -> None:
+    def set_delivery(
+        self,
+        row_id: int,
+        state: str,
+        *,
+        error: str | None = None,
+        next_at: float | None = None,
+        attempts: int | None = None,
+    ) -> None:
         fields: dict[str, Any] = {"state": state}
         if error is not None:
             fields["last_error"] = error[:500]
@@ -351,7 +365,7 @@ class Store:
         if state in (DONE, PARKED, CANCELLED):
             fields["done_at"] = self.now()
         with self.transaction():
-            self.db["outbox"].update(row_id, fields)
+            self.db.table("outbox").update(row_id, fields)
 
     def delivery_counts(self, channel: ChannelRef | None = None) -> dict[str, int]:
         where, params = ("where channel = ?", [str(channel)]) if channel else ("", [])
@@ -369,13 +383,17 @@ class Store:
         if row is None:
             return None
         return MessageTranslation(
-            row["message_id"], row["lang"], row["version"], from_json(json.loads(row["text"])), row["engine"],
+            row["message_id"],
+            row["lang"],
+            row["version"],
+            from_json(json.loads(row["text"])),
+            row["engine"],
             bool(row["translated"]),
         )
 
     def put_message_translation(self, t: MessageTranslation) -> None:
         with self.transaction():
-            self.db["message_translations"].upsert(
+            self.db.table("message_translations").upsert(
                 {
                     "message_id": t.message_id,
                     "lang": t.lang,
@@ -394,9 +412,16 @@ class Store:
 
     def put_translation(self, key: str, engine: str, source: str, target: str, text: str, result: str) -> None:
         with self.transaction():
-            self.db["translations"].upsert(
-                {"key": key, "engine": engine, "source": source, "target": target, "text": text, "result": result,
-                 "created_at": self.now()},
+            self.db.table("translations").upsert(
+                {
+                    "key": key,
+                    "engine": engine,
+                    "source": source,
+                    "target": target,
+                    "text": text,
+                    "result": result,
+                    "created_at": self.now(),
+                },
                 pk="key",
             )
 
@@ -408,7 +433,7 @@ class Store:
 
     def add_glossary_term(self, network: str, term: str, translations: dict[str, str]) -> None:
         with self.transaction():
-            self.db["glossary"].upsert(
+            self.db.table("glossary").upsert(
                 {"network": network, "term": term, "translations": json.dumps(translations)}, pk=("network", "term")
             )
 
@@ -461,6 +486,12 @@ def _message(row: dict[str, Any]) -> StoredMessage:
 
 def _outbox(row: dict[str, Any]) -> OutboxRow:
     return OutboxRow(
-        row["id"], ChannelRef.parse(row["channel"]), row["copy_id"], row["op"], row["state"], row["attempts"],
-        row["next_at"] or 0.0, row["last_error"],
+        row["id"],
+        ChannelRef.parse(row["channel"]),
+        row["copy_id"],
+        row["op"],
+        row["state"],
+        row["attempts"],
+        row["next_at"] or 0.0,
+        row["last_error"],
     )

@@ -15,8 +15,8 @@ FTS_TOKENIZE = "unicode61 remove_diacritics 2"
 
 @migrations()
 def m001_core(db: Database) -> None:
-    db["networks"].create({"name": str, "join_code": str, "created_at": float}, pk="name")
-    db["channels"].create(
+    db.table("networks").create({"name": str, "join_code": str, "created_at": float}, pk="name")
+    db.table("channels").create(
         {
             "ref": str,
             "network": str,
@@ -35,10 +35,10 @@ def m001_core(db: Database) -> None:
         foreign_keys=[("network", "networks", "name")],
         not_null={"network", "platform", "city", "lang", "mode"},
     )
-    db["channels"].create_index(["network"])
-    db["channels"].create_index(["platform"])
-    db["events"].create({"key": str, "seen_at": float}, pk="key")
-    db["messages"].create(
+    db.table("channels").create_index(["network"])
+    db.table("channels").create_index(["platform"])
+    db.table("events").create({"key": str, "seen_at": float}, pk="key")
+    db.table("messages").create(
         {
             "id": int,
             "network": str,
@@ -63,22 +63,22 @@ def m001_core(db: Database) -> None:
         pk="id",
         not_null={"network", "channel", "kind", "text", "lang"},
     )
-    db["messages"].create_index(["channel", "platform_id"], unique=True)
-    db["messages"].create_index(["root_id"])
-    db["messages"].create_index(["network", "created_at"])
-    db["copies"].create(
+    db.table("messages").create_index(["channel", "platform_id"], unique=True)
+    db.table("messages").create_index(["root_id"])
+    db.table("messages").create_index(["network", "created_at"])
+    db.table("copies").create(
         {"id": int, "message_id": int, "channel": str, "lang": str, "thread_id": str, "created_at": float},
         pk="id",
         foreign_keys=[("message_id", "messages", "id")],
     )
-    db["copies"].create_index(["message_id", "channel"], unique=True)
-    db["posts"].create(
+    db.table("copies").create_index(["message_id", "channel"], unique=True)
+    db.table("posts").create(
         {"channel": str, "platform_id": str, "copy_id": int, "part": int},
         pk=("channel", "platform_id"),
         foreign_keys=[("copy_id", "copies", "id")],
     )
-    db["posts"].create_index(["copy_id", "part"], unique=True)
-    db["outbox"].create(
+    db.table("posts").create_index(["copy_id", "part"], unique=True)
+    db.table("outbox").create(
         {
             "id": int,
             "channel": str,
@@ -94,23 +94,23 @@ def m001_core(db: Database) -> None:
         pk="id",
         foreign_keys=[("copy_id", "copies", "id")],
     )
-    db["outbox"].create_index(["channel", "state", "id"])
-    db["outbox"].create_index(["state"])
-    db["message_translations"].create(
+    db.table("outbox").create_index(["channel", "state", "id"])
+    db.table("outbox").create_index(["state"])
+    db.table("message_translations").create(
         {"message_id": int, "lang": str, "version": int, "text": str, "plain": str, "engine": str, "translated": int},
         pk=("message_id", "lang"),
     )
-    db["translations"].create(
+    db.table("translations").create(
         {"key": str, "engine": str, "source": str, "target": str, "text": str, "result": str, "created_at": float},
         pk="key",
     )
-    db["installs"].create(
+    db.table("installs").create(
         {"platform": str, "space": str, "data": str, "installed_at": float}, pk=("platform", "space")
     )
-    db["glossary"].create({"network": str, "term": str, "translations": str}, pk=("network", "term"))
+    db.table("glossary").create({"network": str, "term": str, "translations": str}, pk=("network", "term"))
 
 
 @migrations()
 def m002_search(db: Database) -> None:
-    db["messages"].enable_fts(["plain"], create_triggers=True, tokenize=FTS_TOKENIZE)
-    db["message_translations"].enable_fts(["plain"], create_triggers=True, tokenize=FTS_TOKENIZE)
+    db.table("messages").enable_fts(["plain"], create_triggers=True, tokenize=FTS_TOKENIZE)
+    db.table("message_translations").enable_fts(["plain"], create_triggers=True, tokenize=FTS_TOKENIZE)

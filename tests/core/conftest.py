@@ -44,8 +44,9 @@ class Harness:
         self.adapter = adapter
         self.translator = translator
 
-    async def command(self, channel: ChannelRef, text: str, *, user: str = "Ana", can_manage: bool = True,
-                      locale: str | None = None) -> Reply:
+    async def command(
+        self, channel: ChannelRef, text: str, *, user: str = "Ana", can_manage: bool = True, locale: str | None = None
+    ) -> Reply:
         replies: list[Reply] = []
 
         async def collect(reply: Reply) -> None:
@@ -53,8 +54,9 @@ class Harness:
 
         name, _, args = text.lstrip("/").partition(" ")
         await self.adapter.emit(
-            CommandInvoked(channel, Author(f"u-{user}", user), name, args, collect, locale=locale,
-                           can_manage=can_manage)
+            CommandInvoked(
+                channel, Author(f"u-{user}", user), name, args, collect, locale=locale, can_manage=can_manage
+            )
         )
         assert len(replies) == 1
         return replies[0]

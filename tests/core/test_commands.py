@@ -22,7 +22,9 @@ def test_every_catalog_has_every_key_with_the_same_placeholders() -> None:
     keys = {lang: set(table) for lang, table in catalog.strings.items()}
     assert keys["en"] == keys["es"] == keys["pt"]
     for key in keys["en"]:
-        assert catalog.placeholders(key, "en") == catalog.placeholders(key, "es") == catalog.placeholders(key, "pt"), key
+        assert catalog.placeholders(key, "en") == catalog.placeholders(key, "es") == catalog.placeholders(key, "pt"), (
+            key
+        )
     for spec in commands.COMMANDS:
         assert spec.help_key in keys["en"]
         for arg in spec.args:
@@ -31,8 +33,14 @@ def test_every_catalog_has_every_key_with_the_same_placeholders() -> None:
 
 def test_every_error_key_raised_by_the_parser_exists() -> None:
     catalog = Catalog.load()
-    for name, args in [("agora", "nope"), ("agora", "lang fr"), ("agora", "topics x"), ("agora", "lang"),
-                       ("agora", "unlink extra"), ("shout", "")]:
+    for name, args in [
+        ("agora", "nope"),
+        ("agora", "lang fr"),
+        ("agora", "topics x"),
+        ("agora", "lang"),
+        ("agora", "unlink extra"),
+        ("shout", ""),
+    ]:
         with pytest.raises(CommandError) as err:
             commands.parse(name, args)
         assert err.value.key in catalog.strings["en"]
@@ -137,8 +145,9 @@ async def test_glossary_terms_are_added_listed_removed(harness: Harness) -> None
     await harness.command(BOSTON, '/agora glossary add Housing First es="Vivienda Primero" pt=Moradia Primeiro')
     listed = to_plain((await harness.command(BOSTON, "/agora glossary list")).text)
     assert "Housing First (es=Vivienda Primero, pt=Moradia Primeiro)" in listed
-    assert harness.agora.store.glossary("demo") == [("Housing First", {"es": "Vivienda Primero",
-                                                                       "pt": "Moradia Primeiro"})]
+    assert harness.agora.store.glossary("demo") == [
+        ("Housing First", {"es": "Vivienda Primero", "pt": "Moradia Primeiro"})
+    ]
     gone = to_plain((await harness.command(BOSTON, "/agora glossary remove Housing First")).text)
     assert "Removed Housing First" in gone
     missing = to_plain((await harness.command(BOSTON, "/agora glossary remove HUD")).text)

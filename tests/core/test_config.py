@@ -25,7 +25,10 @@ def channel(**kw: object) -> dict[str, object]:
         ({"networks": [{"name": "n1", "channels": [channel(mode="all")]}]}, "networks[0].channels[0].mode"),
         ({"networks": [{"name": "n1", "channels": [channel(country="Brazil")]}]}, "networks[0].channels[0].country"),
         ({"networks": [{"name": "n1", "channels": [channel(), channel()]}]}, "networks[0].channels[1].ref"),
-        ({"networks": [{"name": "n1", "channels": [{"ref": "web:a/b", "lang": "en"}]}]}, "channels[0].city: is required"),
+        (
+            {"networks": [{"name": "n1", "channels": [{"ref": "web:a/b", "lang": "en"}]}]},
+            "channels[0].city: is required",
+        ),
         ({"adapters": {"web": {"enabled": "yes"}}}, "adapters.web.enabled"),
         ({"agora": {"digest": {"hour": 25}}}, "agora.digest.hour"),
         ({"outbox": {"max_attempts": "8"}}, "outbox.max_attempts: expected int"),

@@ -28,7 +28,8 @@ def free_port() -> int:
 
 def write_config(path: Path, port: int) -> None:
     channels = "\n".join(
-        f'[[networks.channels]]\nref = "web:demo/{cid}"\ncity = "{city}"\nlang = "{lang}"\n' for cid, city, lang in CITIES
+        f'[[networks.channels]]\nref = "web:demo/{cid}"\ncity = "{city}"\nlang = "{lang}"\n'
+        for cid, city, lang in CITIES
     )
     path.write_text(
         f"""
@@ -48,16 +49,21 @@ name = "demo"
 
 def api(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 
 
 def start(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -72,8 +78,10 @@ def start(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 def delivered(port: int) -> dict[str, list[int]]:
-    return {cid: [m["message_id"] for m in api(port, "GET", f"/api/channels/{cid}/messages") if m["is_copy"]]
-            for cid, _, _ in CITIES}
+    return {
+        cid: [m["message_id"] for m in api(port, "GET", f"/api/channels/{cid}/messages") if m["is_copy"]]
+        for cid, _, _ in CITIES
+    }
 
 
 @pytest.mark.slow

@@ -6,8 +6,20 @@ import ast
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
-FORBIDDEN = {"slack_bolt", "slack_sdk", "discord", "argostranslate", "aiohttp", "httpx", "requests", "urllib3",
-             "adapters", "translations", "ctranslate2", "py3langid"}
+FORBIDDEN = {
+    "slack_bolt",
+    "slack_sdk",
+    "discord",
+    "argostranslate",
+    "aiohttp",
+    "httpx",
+    "requests",
+    "urllib3",
+    "adapters",
+    "translations",
+    "ctranslate2",
+    "py3langid",
+}
 
 
 def imported_modules(path: Path) -> set[str]:

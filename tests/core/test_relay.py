@@ -41,8 +41,9 @@ async def test_reply_in_any_copy_thread_reaches_every_other_thread(harness: Harn
     boston_root = harness.adapter.posts[BOSTON][0]
     recife_root = harness.adapter.posts[RECIFE][0]
     await harness.adapter.emit(
-        IncomingMessage(GDL, "g1", Author("u2", "Luis"), plain("Nosotros publicamos una guía en marzo."),
-                        thread_id=gdl_root.id)
+        IncomingMessage(
+            GDL, "g1", Author("u2", "Luis"), plain("Nosotros publicamos una guía en marzo."), thread_id=gdl_root.id
+        )
     )
     await harness.drain()
     boston_reply = harness.adapter.posts[BOSTON][1]
@@ -102,7 +103,9 @@ async def test_the_bot_never_relays_its_own_posts(harness: Harness) -> None:
     own = harness.adapter.posts[GDL][0]
     await harness.command(GDL, "/agora mode mirror")
     # The platform echoes the bot's own copy back as a message in the channel.
-    await harness.adapter.emit(IncomingMessage(GDL, own.id, Author("bot", "Ana (Boston)", is_bot=True), plain(own.text)))
+    await harness.adapter.emit(
+        IncomingMessage(GDL, own.id, Author("bot", "Ana (Boston)", is_bot=True), plain(own.text))
+    )
     await harness.adapter.emit(IncomingMessage(GDL, own.id, Author("bot", "Ana (Boston)"), plain(own.text)))
     await harness.drain()
     assert len(harness.adapter.posts[BOSTON]) == 1
@@ -121,8 +124,14 @@ async def test_redelivered_events_are_relayed_once(harness: Harness) -> None:
 
 async def test_copies_ping_nobody(harness: Harness) -> None:
     await harness.command(GDL, "/agora mode mirror")
-    text = (Mention("broadcast", "here"), Text(" "), Mention("user", "U1", "Luis"), Text(" "),
-            Mention("group", "S1", "equipo"), Text(" revisen esto"))
+    text = (
+        Mention("broadcast", "here"),
+        Text(" "),
+        Mention("user", "U1", "Luis"),
+        Text(" "),
+        Mention("group", "S1", "equipo"),
+        Text(" revisen esto"),
+    )
     await harness.adapter.emit(IncomingMessage(GDL, "x2", Author("u2", "Luis"), text))
     await harness.drain()
     post = harness.adapter.posts[BOSTON][0]
@@ -136,8 +145,18 @@ async def test_long_texts_split_at_boundaries_with_code_blocks_whole(harness: Ha
     await harness.command(GDL, "/agora mode mirror")
     para = "Esta es una oración bastante larga sobre el presupuesto municipal. " * 3
     code = "select *\nfrom budget\nwhere year = 2026"
-    text = (*plain(para.strip()), LineBreak(), LineBreak(), CodeBlock(code, "sql"), LineBreak(), LineBreak(),
-            *plain(para.strip()), LineBreak(), LineBreak(), *plain(para.strip()))
+    text = (
+        *plain(para.strip()),
+        LineBreak(),
+        LineBreak(),
+        CodeBlock(code, "sql"),
+        LineBreak(),
+        LineBreak(),
+        *plain(para.strip()),
+        LineBreak(),
+        LineBreak(),
+        *plain(para.strip()),
+    )
     await harness.adapter.emit(IncomingMessage(GDL, "x3", Author("u2", "Luis"), text))
     await harness.drain()
     parts = harness.adapter.posts[BOSTON]

@@ -34,7 +34,11 @@ segments: st.SearchStrategy[Segment] = st.one_of(
     st.builds(Emoji, st.sampled_from(["smile", "thumbsup"])),
     st.builds(Code, words),
     st.builds(CodeBlock, st.text("abc =\n", min_size=1, max_size=200)),
-    st.builds(Styled, st.sampled_from(["bold", "italic", "strike"]), st.lists(words.map(Text), min_size=1, max_size=3).map(tuple)),
+    st.builds(
+        Styled,
+        st.sampled_from(["bold", "italic", "strike"]),
+        st.lists(words.map(Text), min_size=1, max_size=3).map(tuple),
+    ),
     st.builds(Quote, st.lists(words.map(Text), min_size=1, max_size=2).map(tuple)),
 )
 rich = st.lists(segments, max_size=40).map(lambda segs: normalise(tuple(segs)))
@@ -83,4 +87,6 @@ def test_a_code_block_over_the_limit_is_cut_at_line_ends_into_fenced_blocks() ->
     code = CodeBlock("\n".join(f"line {i}" for i in range(40)), "sql")
     parts = split((code,), 60)
     assert all(len(p) == 1 and isinstance(p[0], CodeBlock) and p[0].lang == "sql" for p in parts)
-    assert "\n".join(p[0].text for p in parts if isinstance(p[0], CodeBlock)).replace("\n", "") == code.text.replace("\n", "")
+    assert "\n".join(p[0].text for p in parts if isinstance(p[0], CodeBlock)).replace("\n", "") == code.text.replace(
+        "\n", ""
+    )

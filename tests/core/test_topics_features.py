@@ -46,9 +46,15 @@ async def test_hot_topics_report_counts_cities_and_posts_a_chart(harness: Harnes
     await harness.command(RECIFE, "/ask Como vocês usam IA generativa no atendimento ao cidadão?")
     await harness.drain()
     root = harness.adapter.posts[GDL][0]
-    await harness.adapter.emit(IncomingMessage(GDL, "r1", Author("u", "Luis"),
-                                               plain("Abrimos albergues temporales para personas sin hogar."),
-                                               thread_id=root.id))
+    await harness.adapter.emit(
+        IncomingMessage(
+            GDL,
+            "r1",
+            Author("u", "Luis"),
+            plain("Abrimos albergues temporales para personas sin hogar."),
+            thread_id=root.id,
+        )
+    )
     await harness.drain()
     reply = await harness.command(GDL, "/agora topics 7")
     text = to_plain(reply.text)
@@ -93,9 +99,15 @@ async def test_search_finds_questions_and_answers_across_languages(harness: Harn
     await harness.command(RECIFE, "/ask Como organizam a contagem de pessoas em situação de rua?")
     await harness.drain()
     root = harness.adapter.posts[BOSTON][1]  # Recife's question, as Boston sees it
-    await harness.adapter.emit(IncomingMessage(BOSTON, "b7", Author("u", "Ana"),
-                                               plain("We train volunteers for the point-in-time count."),
-                                               thread_id=root.id))
+    await harness.adapter.emit(
+        IncomingMessage(
+            BOSTON,
+            "b7",
+            Author("u", "Ana"),
+            plain("We train volunteers for the point-in-time count."),
+            thread_id=root.id,
+        )
+    )
     await harness.drain()
     # Spanish words find the Portuguese question through its topic and its stored translations.
     text = to_plain((await harness.command(GDL, "/agora search personas sin hogar")).text)
@@ -108,8 +120,21 @@ async def test_search_finds_questions_and_answers_across_languages(harness: Harn
 
 @pytest.mark.parametrize(
     "query",
-    ['"unbalanced', "NEAR(a b)", "a AND OR NOT", "*", "-x", "col:val", "'; drop table messages; --", "^start",
-     "(((", "\x00\x01", "\ud800", "🙂", "a" * 5000],
+    [
+        '"unbalanced',
+        "NEAR(a b)",
+        "a AND OR NOT",
+        "*",
+        "-x",
+        "col:val",
+        "'; drop table messages; --",
+        "^start",
+        "(((",
+        "\x00\x01",
+        "\ud800",
+        "🙂",
+        "a" * 5000,
+    ],
 )
 async def test_any_query_string_answers_without_an_error(harness: Harness, query: str) -> None:
     await harness.command(BOSTON, "/ask What staff guidance do you have for generative AI tools?")

@@ -22,16 +22,38 @@ from bot.richtext import (
 
 GOLDEN: list[tuple[str, RichText]] = [
     ("hello", (Text("hello"),)),
-    ("**bold** and *it* _it2_", (Styled("bold", (Text("bold"),), "**"), Text(" and "),
-                                 Styled("italic", (Text("it"),), "*"), Text(" "), Styled("italic", (Text("it2"),), "_"))),
-    ("~~gone~~ __u__ ||s||", (Styled("strike", (Text("gone"),), "~~"), Text(" "),
-                              Styled("underline", (Text("u"),), "__"), Text(" "), Styled("spoiler", (Text("s"),), "||"))),
-    ("see [the plan](https://x.org/p?a=1) or https://y.org/z.", (Text("see "), Link("https://x.org/p?a=1", "the plan"),
-                                                                 Text(" or "), Link("https://y.org/z"), Text("."))),
-    ("@here ask @maria.g :wave:", (Mention("broadcast", "here"), Text(" ask "), Mention("user", "maria.g", "maria.g"),
-                                   Text(" "), Emoji("wave"))),
-    ("run `agora run`\n```sh\npip install .\n```", (Text("run "), Code("agora run"), LineBreak(),
-                                                     CodeBlock("pip install .", "sh"))),
+    (
+        "**bold** and *it* _it2_",
+        (
+            Styled("bold", (Text("bold"),), "**"),
+            Text(" and "),
+            Styled("italic", (Text("it"),), "*"),
+            Text(" "),
+            Styled("italic", (Text("it2"),), "_"),
+        ),
+    ),
+    (
+        "~~gone~~ __u__ ||s||",
+        (
+            Styled("strike", (Text("gone"),), "~~"),
+            Text(" "),
+            Styled("underline", (Text("u"),), "__"),
+            Text(" "),
+            Styled("spoiler", (Text("s"),), "||"),
+        ),
+    ),
+    (
+        "see [the plan](https://x.org/p?a=1) or https://y.org/z.",
+        (Text("see "), Link("https://x.org/p?a=1", "the plan"), Text(" or "), Link("https://y.org/z"), Text(".")),
+    ),
+    (
+        "@here ask @maria.g :wave:",
+        (Mention("broadcast", "here"), Text(" ask "), Mention("user", "maria.g", "maria.g"), Text(" "), Emoji("wave")),
+    ),
+    (
+        "run `agora run`\n```sh\npip install .\n```",
+        (Text("run "), Code("agora run"), LineBreak(), CodeBlock("pip install .", "sh")),
+    ),
     ("> quoted *x*\nnext", (Quote((Text("quoted "), Styled("italic", (Text("x"),), "*"))), LineBreak(), Text("next"))),
     ("2 * 3 = 6, a_b, [x], bob@city.gov", (Text("2 * 3 = 6, a_b, [x], bob@city.gov"),)),
     ("\\*not bold\\*", (Text("*not bold*"),)),
@@ -46,7 +68,9 @@ def test_golden(source: str, expected: RichText) -> None:
 
 
 @pytest.mark.parametrize(("source", "expected"), [g for g in GOLDEN if "\\" not in g[0] and g[0] != "```\nno close"])
-def test_rendering_the_golden_parse_gives_back_the_source_where_it_was_canonical(source: str, expected: RichText) -> None:
+def test_rendering_the_golden_parse_gives_back_the_source_where_it_was_canonical(
+    source: str, expected: RichText
+) -> None:
     assert parse(render(expected)) == expected
 
 
@@ -76,7 +100,9 @@ line = st.lists(st.one_of(inline, styled), min_size=1, max_size=6).map(_line).fi
 block = st.one_of(
     line,
     line.map(lambda children: (Quote(children),)),
-    st.text(st.sampled_from("ab =\n;"), max_size=30).filter(lambda t: "\n```" not in t).map(lambda t: (CodeBlock(t, "sql"),)),
+    st.text(st.sampled_from("ab =\n;"), max_size=30)
+    .filter(lambda t: "\n```" not in t)
+    .map(lambda t: (CodeBlock(t, "sql"),)),
     st.builds(lambda who: (Text("hi "), Mention("user", who, who)), name),
     st.sampled_from([(Mention("broadcast", "here"),), (Mention("broadcast", "everyone"),)]),
 )
