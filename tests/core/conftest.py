@@ -9,7 +9,7 @@ import pytest
 from bot.app import Agora
 from bot.config import Config, parse_config
 from bot.events import Author, ChannelRef, CommandInvoked, Reply
-from tests.fakes.adapter import CollectingAdapter
+from bot.testing import CollectingAdapter
 from tests.fakes.translator import MarkingTranslator
 
 BOSTON = ChannelRef("fake", "s", "boston")

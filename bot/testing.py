@@ -1,13 +1,15 @@
 """A collecting adapter: the core's test backend (errbot's TestBackend, Rasa's CollectingOutputChannel).
 
 It implements the real Adapter protocol and records every post, edit and
-delete per channel, so core tests drive the real relay, store and outbox
-without a platform. Failures are injected per channel.
+delete per channel, so tests and benchmarks drive the real relay, store and
+outbox without a platform. Failures are injected per channel. Shipped in the
+package, like opsdroid's testing helpers, so plugin authors can use it too.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -41,7 +43,6 @@ class CollectingAdapter:
         self.calls: list[tuple[str, ChannelRef, float]] = []
         self.failures: dict[ChannelRef, list[DeliveryError]] = defaultdict(list)
         self._ids = itertools.count(1000)
-        self.clock = None
 
     # test helpers -------------------------------------------------------
     async def emit(self, event: Event) -> None:
@@ -65,8 +66,6 @@ class CollectingAdapter:
         self.sink = None
 
     def _maybe_fail(self, channel: ChannelRef, op: str) -> None:
-        import time
-
         self.calls.append((op, channel, time.monotonic()))
         if self.failures[channel]:
             raise self.failures[channel].pop(0)
