@@ -63,9 +63,18 @@ class AgoraGroup(click.Group):
             try:
                 loaded = load_plugin("agora.cli", name)
             except ImportError as exc:
-                raise click.ClickException(f"the '{name}' commands are not available: {exc}") from None
+                return _unavailable(name, str(exc))
             command = loaded if isinstance(loaded, click.Command) else None
         return command
+
+
+def _unavailable(name: str, reason: str) -> click.Command:
+    """Stands in for a plugin command that failed to import, so --help still works."""
+
+    def fail() -> None:
+        raise click.ClickException(f"the '{name}' commands are not available: {reason}")
+
+    return click.Command(name, callback=fail, help=f"(not available: {reason})")
 
 
 @click.group(cls=AgoraGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -141,7 +150,9 @@ def doctor(config_path: str | None) -> None:
 
         db = open_database(config.database)
         store = Store(db)
-        checks.append(Check("database", True, f"{config.database} ({len(store.all_channels())} linked channels)"))
+        declared = sum(len(n.channels) for n in config.networks)
+        linked = len(store.all_channels())
+        checks.append(Check("database", True, f"{config.database} ({linked} channels linked, {declared} in config)"))
         parked = store.parked()
         if parked:
             checks.append(
