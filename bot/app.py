@@ -121,6 +121,7 @@ class Agora:
             commands=COMMANDS,
             catalog=self.catalog,
             environ=environ,
+            max_message_length=self.config.max_message_length,
         )
 
     def parse_markup(self, platform: str, text: str) -> RichText:

@@ -165,7 +165,9 @@ def doctor(config_path: str | None) -> None:
             )
         translator = load_translator(config, store)
         checks += translator.checks()
-        context = AdapterContext(db, store.platform_channels, COMMANDS, default_catalog(), os.environ)
+        context = AdapterContext(
+            db, store.platform_channels, COMMANDS, default_catalog(), os.environ, config.max_message_length
+        )
         for name in config.enabled_adapters():
             try:
                 adapter = load_plugin("agora.adapters", name)(config.adapters[name], context)

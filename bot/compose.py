@@ -99,6 +99,7 @@ class Composer:
             topics=msg.topics,
             topic_labels=labels,
             translated=tr.translated,
+            own=msg.platform_id is None and msg.channel == copy.channel,
         )
         title = to_plain(text).replace("\n", " ").strip()[:90] or f"#{msg.id}"
         last = len(parts) - 1

@@ -168,6 +168,7 @@ class CopyMeta:
     topics: tuple[str, ...] = ()
     topic_labels: tuple[str, ...] = ()
     translated: bool = True
+    own: bool = False  # the asker's own copy of an /ask question, in the asker's channel
 
 
 @dataclass(frozen=True, slots=True)

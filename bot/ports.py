@@ -73,6 +73,7 @@ class AdapterContext:
     commands: Sequence[Any]
     catalog: Any
     environ: Mapping[str, str]
+    max_message_length: int = 12000
 
 
 AdapterFactory = Callable[[Mapping[str, Any], AdapterContext], Adapter]

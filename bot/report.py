@@ -146,6 +146,7 @@ class Reports:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
         t = self.catalog.t
         shown = stats[:11]
@@ -159,6 +160,7 @@ class Reports:
             ax.barh([y - 0.2 for y in ys], previous, height=0.4, color="#a9c6d9", label=t("report.previous", lang))
             ax.set_yticks(list(ys), names)
             ax.set_xlabel(t("report.axis", lang))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(t("report.title", lang, days=days))
             if shown:
                 ax.legend(loc="lower right")

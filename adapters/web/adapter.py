@@ -87,6 +87,8 @@ class WebAdapter:
                 "nonce": str,
                 "message_id": int,
                 "is_copy": int,
+                "own": int,
+                "original_segments": str,
                 "translated": int,
                 "deleted": int,
                 "edited_at": float,
@@ -173,6 +175,8 @@ class WebAdapter:
                     "nonce": msg.nonce,
                     "message_id": meta.message_id if meta else None,
                     "is_copy": 1,
+                    "own": int(meta.own) if meta else 0,
+                    "original_segments": json.dumps(to_json(meta.original_text)) if meta else None,
                     "translated": int(meta.translated) if meta else 1,
                     "deleted": 0,
                     "created_at": time.time(),
@@ -200,6 +204,7 @@ class WebAdapter:
                     "segments": json.dumps(to_json(msg.text)),
                     "footer": to_plain(msg.footer),
                     "original_text": markup.render(meta.original_text) if meta else None,
+                    "original_segments": json.dumps(to_json(meta.original_text)) if meta else None,
                     "topics": json.dumps(list(meta.topics) if meta else []),
                     "topic_labels": json.dumps(list(meta.topic_labels) if meta else []),
                     "translated": int(meta.translated) if meta else 1,
@@ -295,6 +300,7 @@ class WebAdapter:
             return await self._command(ref, author, text.strip(), thread)
         if not text.strip():
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
+        self._check_length(text, channel)
         table = self.db.table("web_messages")
         with self.db.atomic():
             table.insert(
@@ -339,7 +345,11 @@ class WebAdapter:
                 thread_id=str(thread) if thread else None,
             )
         )
-        body: dict[str, Any] = {"id": None, "reply": "\n".join(markup.render(r.text) for r in replies)}
+        body: dict[str, Any] = {
+            "id": None,
+            "reply": "\n".join(markup.render(r.text) for r in replies),
+            "reply_segments": [to_json(r.text) for r in replies],
+        }
         images = [r.image for r in replies if r.image]
         if images:
             body["image"] = "data:image/png;base64," + base64.b64encode(images[0]).decode()
@@ -350,8 +360,9 @@ class WebAdapter:
         row = self._message_row(request, cid)
         body = await _json_body(request)
         text = body.get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_INPUT:
+        if not isinstance(text, str) or not text.strip():
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
+        self._check_length(text, channel)
         with self.db.atomic():
             self.db.table("web_messages").update(
                 row["id"], {"text": text, "segments": json.dumps(to_json(markup.parse(text))), "edited_at": time.time()}
@@ -367,11 +378,20 @@ class WebAdapter:
         await self._emit(MessageDeleted(channel.ref, str(row["id"])))
         return web.json_response({"id": row["id"]})
 
+    def _check_length(self, text: str, channel: Channel) -> None:
+        """Refuse what the core would refuse to relay, instead of storing it silently."""
+        limit = min(MAX_INPUT, self.context.max_message_length)
+        if len(text) > limit:
+            raise _error(400, self.context.catalog.t("error.too_long", channel.lang, length=len(text), limit=limit))
+
     def _message_row(self, request: web.Request, cid: str) -> dict[str, Any]:
+        """The message to edit or delete: posted in this channel, or the asker's own copy of an /ask."""
         mid = request.match_info["mid"]
         row = self._row(cid, int(mid)) if mid.isdecimal() and len(mid) < 12 else None
         if row is None or row["deleted"]:
             raise _error(404, f"no message {mid[:20]!r} in channel {cid!r}")
+        if row["is_copy"] and not row["own"]:
+            raise _error(403, "only the city that wrote this message can edit or delete it")
         return row
 
     async def _emit(self, event: Any) -> None:
@@ -394,7 +414,9 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
         "thread_id": row["thread_id"],
         "segments": json.loads(row["segments"] or "[]"),
         "footer": row["footer"] or "",
+        "original_segments": json.loads(row["original_segments"] or "null") if row["is_copy"] else None,
         "is_copy": bool(row["is_copy"]),
+        "own": bool(row["own"]),
         "translated": bool(row["translated"]),
         "message_id": row["message_id"],
         "edited": row["edited_at"] is not None,
@@ -412,5 +434,5 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 
 def _error(status: int, message: str) -> web.HTTPException:
-    cls = {400: web.HTTPBadRequest, 404: web.HTTPNotFound}[status]
+    cls = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound}[status]
     return cls(text=json.dumps({"error": message}), content_type="application/json")

@@ -175,112 +175,14 @@
     }
   }
 
-  // The playground markup (adapters/web/markup.py), for command replies and
-  // original texts, which the API gives as markup rather than segments.
-  const ESCAPABLE = "\\*_~`[]|@:>";
-  const MARKS = [["**", "bold"], ["__", "underline"], ["~~", "strike"], ["||", "spoiler"], ["*", "italic"], ["_", "italic"]];
-  const URL_AT = /https?:\/\/[^\s<>()[\]|`]+/y;
-  const LINK_AT = /\[((?:\\.|[^\]\\])+)\]\((https?:\/\/[^\s<>()[\]|`]+)\)/y;
-
-  function renderMarkup(text) {
+  /** Several replies' segments, one after the other. */
+  function renderReplies(list) {
     const frag = document.createDocumentFragment();
-    const lines = String(text ?? "").split("\n");
-    for (let i = 0; i < lines.length; i += 1) {
-      const line = lines[i];
+    (Array.isArray(list) ? list : []).forEach((segments, i) => {
       if (i > 0) frag.append(el("br"));
-      if (line.startsWith("```")) {
-        const close = lines.indexOf("```", i + 1);
-        if (close > i) {
-          frag.append(el("pre", { class: "codeblock" }, el("code", {}, lines.slice(i + 1, close).join("\n"))));
-          i = close;
-          continue;
-        }
-      }
-      if (line.startsWith("> ")) frag.append(el("blockquote", {}, scanInline(line.slice(2), 0, null)[0]));
-      else frag.append(scanInline(line, 0, null)[0]);
-    }
+      frag.append(renderSegments(segments));
+    });
     return frag;
-  }
-
-  /** Inline markup from ``i``; with ``stop``, ends just after that marker or fails (end -1). */
-  function scanInline(s, start, stop) {
-    const out = document.createDocumentFragment();
-    let buf = "";
-    const flush = () => {
-      if (buf) out.append(buf);
-      buf = "";
-    };
-    let i = start;
-    while (i < s.length) {
-      if (stop && s.startsWith(stop, i)) {
-        flush();
-        return [out, i + stop.length];
-      }
-      const c = s[i];
-      if (c === "\\" && i + 1 < s.length && ESCAPABLE.includes(s[i + 1])) {
-        buf += s[i + 1];
-        i += 2;
-        continue;
-      }
-      if (c === "`") {
-        const close = s.indexOf("`", i + 1);
-        if (close > i + 1) {
-          flush();
-          out.append(el("code", {}, s.slice(i + 1, close)));
-          i = close + 1;
-          continue;
-        }
-      }
-      if (c === "[") {
-        LINK_AT.lastIndex = i;
-        const m = LINK_AT.exec(s);
-        if (m) {
-          flush();
-          out.append(linkNode(m[2], m[1].replace(/\\(.)/g, "$1")));
-          i += m[0].length;
-          continue;
-        }
-      }
-      if ("*_~|".includes(c)) {
-        const styled = styledAt(s, i, stop);
-        if (styled) {
-          flush();
-          out.append(styled[0]);
-          i = styled[1];
-          continue;
-        }
-      }
-      if (c === "h") {
-        URL_AT.lastIndex = i;
-        const m = URL_AT.exec(s);
-        const url = m ? m[0].replace(/[.,;:!?'"]+$/, "") : "";
-        if (url.length > "https://".length) {
-          flush();
-          out.append(linkNode(url));
-          i += url.length;
-          continue;
-        }
-      }
-      buf += c;
-      i += 1;
-    }
-    if (stop) return [null, -1];
-    flush();
-    return [out, i];
-  }
-
-  function styledAt(s, i, stop) {
-    for (const [mark, style] of MARKS) {
-      if (!s.startsWith(mark, i) || mark === stop) continue;
-      const [inner, end] = scanInline(s, i + mark.length, mark);
-      if (end > 0 && inner.childNodes.length) {
-        const node = el(STYLE_TAGS[style], { class: style === "spoiler" ? "spoiler" : null });
-        node.append(inner);
-        return [node, end];
-      }
-      return null;
-    }
-    return null;
   }
 
   // ------------------------------------------------------------------ one column
@@ -424,7 +326,8 @@
     showPanel(command, data) {
       const first = command.split(/\s+/, 2).join(" ");
       this.panelTitle.textContent = `Agora: ${first.length > 40 ? `${first.slice(0, 40)}…` : first}`;
-      this.panelBody.replaceChildren(renderMarkup(typeof data.reply === "string" && data.reply ? data.reply : "(no reply)"));
+      this.panelBody.replaceChildren(Array.isArray(data.reply_segments) && data.reply_segments.length
+        ? renderReplies(data.reply_segments) : document.createTextNode("(no reply)"));
       const image = typeof data.image === "string" && data.image.startsWith("data:image/png;base64,") ? data.image : "";
       if (image) {
         this.panelImage.src = image;
@@ -587,7 +490,7 @@
 
     ownMessage(msg) {
       // Originals posted here, and the asker's own copy of an /ask question.
-      return !msg.is_copy || msg.city === this.channel.city;
+      return !msg.is_copy || msg.own === true;
     }
 
     card(msg, opts, editing) {
@@ -622,8 +525,7 @@
       }
 
       const body = el("div", { class: "body", testid: "message-body", lang: msg.lang || null, dir: "auto" });
-      body.append(Array.isArray(msg.segments) && msg.segments.length ? renderSegments(msg.segments)
-        : renderMarkup(msg.text));
+      body.append(renderSegments(msg.segments));
       article.append(body);
 
       const labels = Array.isArray(msg.topic_labels) ? msg.topic_labels : [];
@@ -644,7 +546,7 @@
           hidden: !shown },
         el("span", { class: "badge lang", title: langName(msg.original_lang) },
           String(msg.original_lang || "?").toUpperCase()),
-        " ", renderMarkup(msg.original_text));
+        " ", renderSegments(msg.original_segments));
         actions.append(button(shown ? "Hide original" : "View original",
           { testid: "toggle-original", key: "original", "aria-expanded": String(shown), "aria-controls": originalId },
           () => {
@@ -674,9 +576,8 @@
             () => this.remove(msg, errorNode)),
         );
       }
-      article.append(actions);
-      if (original) article.append(original);
-      article.append(errorNode);
+      if (original) body.after(original);
+      article.append(actions, errorNode);
       return article;
     }
 
