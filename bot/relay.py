@@ -99,25 +99,55 @@ class Relay:
     def _store_root(
         self, channel: Channel, author: Author, text: RichText, *, platform_id: str | None, kind: str, key: str | None
     ) -> tuple[int, list[Channel]]:
+        return self._store(channel, author, text, platform_id=platform_id, root=None, kind=kind, key=key)
+
+    def _store_reply(
+        self, channel: Channel, ev: IncomingMessage, text: RichText, root: StoredMessage, key: str
+    ) -> None:
+        self._store(channel, ev.author, text, platform_id=ev.id, root=root, kind="reply", key=key)
+
+    def _targets(
+        self, channel: Channel, topics: tuple[str, ...], root: StoredMessage | None, asked: bool
+    ) -> list[Channel]:
+        """Who gets a copy: the question's holders for a reply, the following channels for a question."""
+        if root is not None:
+            holders = {c.channel for c in self.store.copies_of(root.id)}
+            if root.platform_id is not None:
+                holders.add(root.channel)
+            holders.discard(channel.ref)
+            return [c for c in (self.store.channel(ref) for ref in sorted(holders)) if c is not None]
+        return [
+            c
+            for c in self.store.network_channels(channel.network)
+            if (c.ref == channel.ref and asked) or (c.ref != channel.ref and follows(c, topics))
+        ]
+
+    def _store(
+        self,
+        channel: Channel,
+        author: Author,
+        text: RichText,
+        *,
+        platform_id: str | None,
+        root: StoredMessage | None,
+        kind: str,
+        key: str | None,
+    ) -> tuple[int, list[Channel]]:
+        """Commit the message, its copies and their outbox rows together, then wake the workers."""
         plain_text = to_plain(text)
         lang = self.translator.detect(plain_text, channel.lang)
         topics = self.tagger.tag(plain_text, lang).topics
-        network_channels = self.store.network_channels(channel.network)
-        targets = [
-            c
-            for c in network_channels
-            if (c.ref == channel.ref and platform_id is None) or (c.ref != channel.ref and follows(c, topics))
-        ]
+        targets = self._targets(channel, topics, root, asked=platform_id is None)
         with self.store.transaction():
             if key is not None and self.store.seen_event(key):
                 return 0, []
             if platform_id is not None and self.store.original_at(channel.ref, platform_id):
                 return 0, []
             msg_id = self.store.add_message(
-                network=channel.network,
+                network=root.network if root else channel.network,
                 channel=channel.ref,
                 platform_id=platform_id,
-                root_id=None,
+                root_id=root.id if root else None,
                 kind=kind,
                 author_id=author.id,
                 author_name=author.name,
@@ -134,41 +164,6 @@ class Relay:
         for target in targets:
             self.wake(target.ref)
         return msg_id, targets
-
-    def _store_reply(
-        self, channel: Channel, ev: IncomingMessage, text: RichText, root: StoredMessage, key: str
-    ) -> None:
-        plain_text = to_plain(text)
-        lang = self.translator.detect(plain_text, channel.lang)
-        topics = self.tagger.tag(plain_text, lang).topics
-        holders = {c.channel for c in self.store.copies_of(root.id)}
-        if root.platform_id is not None:
-            holders.add(root.channel)
-        holders.discard(ev.channel)
-        targets = [c for c in (self.store.channel(ref) for ref in sorted(holders)) if c is not None]
-        with self.store.transaction():
-            if self.store.seen_event(key) or self.store.original_at(ev.channel, ev.id):
-                return
-            msg_id = self.store.add_message(
-                network=root.network,
-                channel=ev.channel,
-                platform_id=ev.id,
-                root_id=root.id,
-                kind="reply",
-                author_id=ev.author.id,
-                author_name=ev.author.name,
-                author_avatar=ev.author.avatar_url,
-                city=channel.city,
-                country=channel.country,
-                text=text,
-                lang=lang,
-                topics=topics,
-            )
-            for target in targets:
-                copy_id = self.store.add_copy(msg_id, target.ref, target.lang)
-                self.store.enqueue(target.ref, copy_id, SEND)
-        for target in targets:
-            self.wake(target.ref)
 
     # ------------------------------------------------------------ edits and deletes
 
