@@ -247,6 +247,7 @@ class FakeSlack:
         self.throttles: dict[str, float] = {}
         self.oauth_codes: dict[str, str] = {}
         self.echo = True
+        self.echo_results: list[Any] = []  # the app's acks (or HTTP answers) to echoed own posts
         self.events_url: str | None = None
         self.socket_connections = 0
         self.socket_disconnects = 0
@@ -299,7 +300,12 @@ class FakeSlack:
         return ch
 
     def fail(self, method: str, kind: str, *, times: int = 1, retry_after: float = 1.0, error: str = "") -> None:
-        """The next ``times`` calls to ``method`` fail (``upload`` is the upload URL)."""
+        """The next ``times`` calls to ``method`` fail (``upload`` is the upload URL).
+
+        ``ratelimited``: 429 with Retry-After; ``server_error``: 503 text/plain; ``error``: ok=false with
+        ``error``; ``drop``: the connection is cut; ``hang``: the answer comes after ``hang_seconds`` and the
+        call still takes effect (a timeout the client saw although Slack acted — what find_sent is for).
+        """
         self.faults.setdefault(method, []).append(Fault(kind, times, retry_after, error))
 
     def throttle(self, channel: str, interval: float) -> None:
@@ -717,7 +723,10 @@ class FakeSlack:
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionError:  # the client gave up while the fake was shutting down
+            return web.Response(status=499)
         self._ws = ws
         self.socket_connections += 1
         self._ws_ready.set()
@@ -739,7 +748,13 @@ class FakeSlack:
         action = request.match_info["action"]
         body: dict[str, Any] = await request.json() if request.can_read_body else {}
         if action == "fail":
-            self.fail(body["method"], body["kind"], times=int(body.get("times", 1)), error=body.get("error", ""))
+            self.fail(
+                body["method"],
+                body["kind"],
+                times=int(body.get("times", 1)),
+                retry_after=float(body.get("retry_after", 1)),
+                error=body.get("error", ""),
+            )
         elif action == "throttle":
             self.throttle(body["channel"], float(body["interval"]))
         elif action == "events_url":
@@ -753,6 +768,8 @@ class FakeSlack:
             return web.json_response({"ts": ts})
         elif action == "disconnect":
             await self.disconnect_socket()
+        elif action == "drop_socket":
+            await self.drop_socket()
         elif action == "records":
             channel = request.query.get("channel")
             return web.json_response([r for r in self.records if channel is None or r.get("channel") == channel])
@@ -837,15 +854,20 @@ class FakeSlack:
     # ------------------------------------------------- acting as Slack
 
     async def wait_socket(self, timeout: float = 5.0) -> web.WebSocketResponse:
-        await asyncio.wait_for(self._ws_ready.wait(), timeout)
-        assert self._ws is not None
-        return self._ws
+        """The app's current connection (waiting while it reconnects)."""
+
+        async def connected() -> web.WebSocketResponse:
+            while self._ws is None or self._ws.closed:
+                await self._ws_ready.wait()
+                await asyncio.sleep(0)
+            return self._ws
+
+        return await asyncio.wait_for(connected(), timeout)
 
     async def push(
         self, type_: str, payload: Mapping[str, Any], *, retry_attempt: int | None = None, retry_reason: str = ""
     ) -> str:
         """Send one Socket Mode envelope; returns its envelope id (see :meth:`wait_ack`)."""
-        ws = await self.wait_socket()
         envelope_id = str(uuid.uuid4())
         envelope: dict[str, Any] = {
             "envelope_id": envelope_id,
@@ -857,22 +879,37 @@ class FakeSlack:
             envelope["retry_attempt"] = retry_attempt
             envelope["retry_reason"] = retry_reason or "timeout"
         self._acks[envelope_id] = asyncio.get_running_loop().create_future()
-        await ws.send_str(json.dumps(envelope))
+        for attempt in range(3):  # a connection the client is replacing refuses writes: use the new one
+            ws = await self.wait_socket()
+            try:
+                await ws.send_str(json.dumps(envelope))
+                break
+            except ConnectionError:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.05)
         return envelope_id
 
     async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
         return await asyncio.wait_for(asyncio.shield(self._acks[envelope_id]), timeout)
 
     async def disconnect_socket(self, reason: str = "refresh_requested") -> None:
-        """What Slack does every few hours: ask the client to reconnect, then close."""
+        """What Slack does every few hours: ask the client to reconnect (it closes the old socket itself)."""
+        ws = self._ws
+        if ws is None:
+            return
+        self.socket_disconnects += 1
+        with contextlib.suppress(ConnectionError):
+            await ws.send_str(json.dumps({"type": "disconnect", "reason": reason}))
+
+    async def drop_socket(self) -> None:
+        """A network failure: close the app's socket without warning."""
         ws = self._ws
         if ws is None:
             return
         self.socket_disconnects += 1
         self._ws = None
         self._ws_ready.clear()
-        with contextlib.suppress(ConnectionError):
-            await ws.send_str(json.dumps({"type": "disconnect", "reason": reason}))
         await ws.close()
 
     async def post_http(
@@ -922,7 +959,7 @@ class FakeSlack:
 
     async def _deliver_quietly(self, body: dict[str, Any]) -> None:
         with contextlib.suppress(TimeoutError, aiohttp.ClientError, ConnectionError):
-            await self.deliver_event(body)
+            self.echo_results.append(await self.deliver_event(body))
 
     async def settle(self) -> None:
         """Wait for echoes in flight to be acknowledged."""

@@ -1,0 +1,140 @@
+"""The ``[adapters.slack]`` table, checked once, and the secrets it points to.
+
+Keys are validated when the adapter is created, so a typo fails ``agora run``
+and ``agora doctor`` with the key's dotted name instead of a silent default.
+Secrets are read at start from the environment variables the table names and
+are never stored anywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from bot.errors import ConfigError
+
+PREFIX = "adapters.slack"
+MODES = ("socket", "http")
+
+
+@dataclass(frozen=True, slots=True)
+class SlackSettings:
+    """Everything the Slack adapter reads from config.toml (no secrets)."""
+
+    enabled: bool = True
+    mode: str = "socket"
+    api_url: str = "https://slack.com/api/"
+    http_host: str = "127.0.0.1"
+    http_port: int = 3000
+    http_path: str = "/slack/events"
+    oauth: bool = False
+    install_path: str = "/slack/install"
+    redirect_path: str = "/slack/oauth_redirect"
+    redirect_uri: str = ""
+    authorize_url: str = ""
+    relay_bots: bool = False
+    catchup_hours: float = 24.0
+    catchup_threads: int = 50
+    timeout: float = 30.0
+    bot_token_env: str = "SLACK_BOT_TOKEN"
+    app_token_env: str = "SLACK_APP_TOKEN"
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"
+    client_id_env: str = "SLACK_CLIENT_ID"
+    client_secret_env: str = "SLACK_CLIENT_SECRET"
+
+    @property
+    def base_url(self) -> str:
+        """The Web API base with the trailing slash slack_sdk needs."""
+        return self.api_url if self.api_url.endswith("/") else self.api_url + "/"
+
+    @property
+    def oauth_authorize_url(self) -> str:
+        """Where installers are sent: beside the API host (slack.com, slack-gov.com) unless set."""
+        return self.authorize_url or urljoin(self.base_url, "../oauth/v2/authorize")
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any]) -> SlackSettings:
+        """Validate the raw table; ConfigError names the first bad key."""
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            if key not in known:
+                raise ConfigError(f"{PREFIX}.{key}: unknown key (known: {', '.join(sorted(known))})")
+            default = known[key].default
+            values[key] = _coerce(key, value, default)
+        settings = cls(**values)
+        settings._validate()
+        return settings
+
+    def _validate(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"{PREFIX}.mode: {self.mode!r} is not one of {', '.join(MODES)}")
+        parts = urlsplit(self.api_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{PREFIX}.api_url: {self.api_url!r} is not an http(s) URL")
+        if self.oauth and self.mode != "http":
+            raise ConfigError(f'{PREFIX}.oauth: multi-workspace installs need mode = "http"')
+        if not 0 <= self.http_port <= 65535:
+            raise ConfigError(f"{PREFIX}.http_port: {self.http_port} is not a port number")
+        for key in ("http_path", "install_path", "redirect_path"):
+            if not str(getattr(self, key)).startswith("/"):
+                raise ConfigError(f"{PREFIX}.{key}: must start with /")
+        if self.catchup_hours < 0 or self.catchup_threads < 0:
+            raise ConfigError(f"{PREFIX}.catchup_hours/catchup_threads: must not be negative")
+        if self.timeout <= 0:
+            raise ConfigError(f"{PREFIX}.timeout: must be positive")
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{PREFIX}.{key}: expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int):  # bool was handled above
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{PREFIX}.{key}: expected a whole number, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{PREFIX}.{key}: expected a number, got {value!r}")
+        return float(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{PREFIX}.{key}: expected a string, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """The tokens for one run, read from the environment at start."""
+
+    bot_token: str = ""
+    app_token: str = ""
+    signing_secret: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+
+
+def read_secrets(settings: SlackSettings, environ: Mapping[str, str]) -> Secrets:
+    """The secrets the configured mode needs; ConfigError names the missing variable."""
+
+    def need(env: str, what: str) -> str:
+        value = environ.get(env, "").strip()
+        if not value:
+            raise ConfigError(f"{PREFIX}: environment variable {env} ({what}) is not set")
+        return value
+
+    if settings.mode == "socket":
+        return Secrets(
+            bot_token=need(settings.bot_token_env, "bot token xoxb-…"),
+            app_token=need(settings.app_token_env, "app-level token xapp-… with connections:write"),
+        )
+    signing_secret = need(settings.signing_secret_env, "signing secret")
+    if settings.oauth:
+        return Secrets(
+            signing_secret=signing_secret,
+            client_id=need(settings.client_id_env, "OAuth client id"),
+            client_secret=need(settings.client_secret_env, "OAuth client secret"),
+        )
+    return Secrets(bot_token=need(settings.bot_token_env, "bot token xoxb-…"), signing_secret=signing_secret)
