@@ -122,6 +122,7 @@ class Agora:
             catalog=self.catalog,
             environ=environ,
             max_message_length=self.config.max_message_length,
+            relay_bots=self.config.relay_bots,
         )
 
     def parse_markup(self, platform: str, text: str) -> RichText:

@@ -74,6 +74,7 @@ class AdapterContext:
     catalog: Any
     environ: Mapping[str, str]
     max_message_length: int = 12000
+    relay_bots: bool = False
 
 
 AdapterFactory = Callable[[Mapping[str, Any], AdapterContext], Adapter]

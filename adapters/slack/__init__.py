@@ -15,7 +15,7 @@ Configured by the ``[adapters.slack]`` table of config.toml; every key is option
     redirect_path = "/slack/oauth_redirect"
     redirect_uri = ""          # OAuth: the public redirect URL, if Slack needs it spelled out
     authorize_url = ""         # OAuth: defaults to <api host>/oauth/v2/authorize
-    relay_bots = false         # relay other bots' posts too
+    relay_bots = false         # relay other bots' posts too (default: [agora] relay_bots)
     catchup_hours = 24         # at start, relay what was posted while down, at most this far back
     catchup_threads = 50       # known threads per channel checked for replies during catch-up
     timeout = 30               # seconds per Web API call
@@ -46,4 +46,5 @@ __all__ = ["SlackAdapter", "SlackSettings", "create"]
 
 def create(config: Mapping[str, Any], context: AdapterContext) -> SlackAdapter:
     """Entry point ``agora.adapters: slack``; ConfigError names a bad key."""
-    return SlackAdapter(SlackSettings.from_mapping(config), context)
+    # ``[agora] relay_bots`` is the switch; the adapter table may override it for Slack alone.
+    return SlackAdapter(SlackSettings.from_mapping({"relay_bots": context.relay_bots, **config}), context)
