@@ -16,6 +16,7 @@ Configured by the ``[adapters.slack]`` table of config.toml; every key is option
     redirect_uri = ""          # OAuth: the public redirect URL, if Slack needs it spelled out
     authorize_url = ""         # OAuth: defaults to <api host>/oauth/v2/authorize
     relay_bots = false         # relay other bots' posts too (default: [agora] relay_bots)
+    pace = 1.0                 # seconds between posts in one channel (Slack: about 1 message/s)
     catchup_hours = 24         # at start, relay what was posted while down, at most this far back
     catchup_threads = 50       # known threads per channel checked for replies during catch-up
     timeout = 30               # seconds per Web API call

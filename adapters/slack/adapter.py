@@ -78,6 +78,7 @@ class SlackAdapter:
 
     def __init__(self, settings: SlackSettings, context: AdapterContext) -> None:
         self.settings = settings
+        self.pace = settings.pace  # Slack allows about one message per second per channel
         self.context = context
         self.tables = SlackTables(context.db)
         self.users = UserDirectory(self._users_info)

@@ -38,6 +38,7 @@ class SlackSettings:
     catchup_hours: float = 24.0
     catchup_threads: int = 50
     timeout: float = 30.0
+    pace: float = 1.0
     bot_token_env: str = "SLACK_BOT_TOKEN"
     app_token_env: str = "SLACK_APP_TOKEN"
     signing_secret_env: str = "SLACK_SIGNING_SECRET"
@@ -85,6 +86,8 @@ class SlackSettings:
             raise ConfigError(f"{PREFIX}.catchup_hours/catchup_threads: must not be negative")
         if self.timeout <= 0:
             raise ConfigError(f"{PREFIX}.timeout: must be positive")
+        if not 0 <= self.pace <= 60:
+            raise ConfigError(f"{PREFIX}.pace: seconds between posts in a channel, 0 to 60")
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:
