@@ -84,7 +84,8 @@ class Composer:
         notice = msg.kind == "notice"  # the bot's own posts (digests) carry no footer
         footer = () if notice else self.footer(msg, copy.lang, tr)
         thread_id = self.thread_in(msg, copy)
-        budget = max(64, target.max_text - len(target.render(footer)) - 2)
+        # The footer goes on its own line; adapters may mark it up (Discord: "\n-# "), so keep 8 spare.
+        budget = max(64, target.max_text - len(target.render(footer)) - 8)
         parts = split(text, budget, measure=lambda r: len(target.render(r))) or [plain("…")]
         author = Author(
             msg.author_id, msg.author_name if notice else f"{msg.author_name} ({msg.city})", msg.author_avatar

@@ -78,12 +78,10 @@ class Relay:
             log.info("not relaying message %s in %s: %d characters is over the limit", ev.id, ev.channel, length)
             return
         key = ev.event_id or f"msg:{ev.channel}:{ev.id}"
-        if ev.thread_id and ev.thread_id != ev.id:
-            root = self.root_of(ev.channel, ev.thread_id)
-            if root is None:
-                return  # a thread Agora does not relay
+        root = self.root_of(ev.channel, ev.thread_id) if ev.thread_id and ev.thread_id != ev.id else None
+        if root is not None:
             self._store_reply(channel, ev, text, root, key)
-        elif channel.mode == "mirror":
+        elif channel.mode == "mirror":  # a top-level post, or a reply in a thread Agora does not relay
             self._store_root(channel, ev.author, text, platform_id=ev.id, kind="mirror", key=key)
 
     def root_of(self, channel: ChannelRef, platform_id: str) -> StoredMessage | None:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import tomllib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Optional, cast
 
 import discord
@@ -26,7 +24,6 @@ from discord.app_commands import TranslationContextTypes, locale_str
 
 from bot.commands import Arg, CommandSpec
 
-STRINGS_FILE = Path(__file__).with_name("strings.toml")
 LOCALES: dict[discord.Locale, str] = {
     discord.Locale.spain_spanish: "es",
     discord.Locale.latin_american_spanish: "es",
@@ -41,19 +38,13 @@ MenuHandler = Callable[[discord.Interaction, discord.Message], Awaitable[None]]
 
 
 class Texts:
-    """UI text by key and language: Discord-only strings first, then the core's catalog."""
+    """UI text by key and language, from the core's catalog (bot/locales), so every
+    string Discord shows is under the catalog-completeness test."""
 
-    def __init__(self, catalog: Any, strings: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    def __init__(self, catalog: Any) -> None:
         self.catalog = catalog
-        if strings is None:
-            with STRINGS_FILE.open("rb") as fh:
-                strings = tomllib.load(fh)
-        self.strings = strings
 
     def get(self, key: str, lang: str) -> str:
-        own = self.strings.get(lang, {}).get(key) or self.strings.get("en", {}).get(key)
-        if own is not None:
-            return own
         text: str = self.catalog.t(key, lang)
         return text
 
@@ -139,7 +130,7 @@ def build_tree(
             continue
         if spec.group not in groups:
             groups[spec.group] = app_commands.Group(
-                name=spec.group, description=_text(texts, f"group.{spec.group}"), guild_only=True
+                name=spec.group, description=_text(texts, f"cmd.{spec.group}"), guild_only=True
             )
             tree.add_command(groups[spec.group])
         groups[spec.group].add_command(command)
@@ -162,7 +153,7 @@ def menu_name(texts: Texts) -> str:
 def fingerprint(tree: app_commands.CommandTree[Any], texts: Texts, specs: Sequence[CommandSpec]) -> str:
     """A hash of everything a sync sends, so a restart with nothing changed does not sync again."""
     payloads = [cmd.to_dict(tree) for cmd in tree.get_commands()]
-    keys = ["menu.translate", *{f"group.{s.group}" for s in specs if s.group}]
+    keys = ["menu.translate", *{f"cmd.{s.group}" for s in specs if s.group}]
     keys += [s.help_key for s in specs] + [f"arg.{a.name}" for s in specs for a in s.args]
     blob = json.dumps({"commands": payloads, "texts": texts.snapshot(sorted(set(keys)))}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -50,8 +50,12 @@ def test_tag_prints_one_json_object_per_line(tmp_path: Path) -> None:
         "¿Qué ciudades tienen una política de IA generativa para su personal?",
         "Obrigada, até amanhã!",
     ]
-    result = CliRunner().invoke(main, ["tag", "--json"], input="\n".join(lines) + "\n",
-                                env={"AGORA_CONFIG": str(ROOT / "config.toml"), "AGORA_DB": str(tmp_path / "t.db")})
+    result = CliRunner().invoke(
+        main,
+        ["tag", "--json"],
+        input="\n".join(lines) + "\n",
+        env={"AGORA_CONFIG": str(ROOT / "config.toml"), "AGORA_DB": str(tmp_path / "t.db")},
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert rows[0] == {"lang": "en", "topics": ["homelessness", "budget"]} or rows[0]["topics"][0] == "homelessness"
@@ -62,8 +66,11 @@ def test_tag_prints_one_json_object_per_line(tmp_path: Path) -> None:
 def test_report_writes_text_and_a_png(tmp_path: Path) -> None:
     png = tmp_path / "chart.png"
     env = {"AGORA_DB": str(tmp_path / "r.db")}
-    result = CliRunner().invoke(main, ["report", "--days", "30", "--png", str(png), "--lang", "pt",
-                                       "--config", str(ROOT / "config.toml")], env=env)
+    result = CliRunner().invoke(
+        main,
+        ["report", "--days", "30", "--png", str(png), "--lang", "pt", "--config", str(ROOT / "config.toml")],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     assert "Temas em alta, últimos 30 dias" in result.output
     assert png.read_bytes()[:4] == b"\x89PNG"

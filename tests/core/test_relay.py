@@ -186,3 +186,19 @@ async def test_one_translation_per_language_whatever_the_channel_count(harness: 
     targets = [c[2] for c in harness.translator.calls]
     assert sorted(targets) == ["es", "pt"]
     assert harness.adapter.texts(extra) == ["[es] Where do you host open data?"]
+
+
+async def test_mirror_channels_relay_replies_in_threads_agora_does_not_know(harness: Harness) -> None:
+    await harness.command(GDL, "/agora mode mirror")
+    await harness.adapter.emit(
+        IncomingMessage(GDL, "t1", Author("u2", "Luis"), plain("Respuesta a algo local"), thread_id="local-thread")
+    )
+    await harness.drain()
+    assert harness.adapter.texts(BOSTON) == ["[en] Respuesta a algo local"]
+    # In questions mode the same reply stays local.
+    await harness.command(RECIFE, "/agora mode questions")
+    await harness.adapter.emit(
+        IncomingMessage(RECIFE, "t2", Author("u3", "Rita"), plain("Resposta local"), thread_id="other-thread")
+    )
+    await harness.drain()
+    assert len(harness.adapter.texts(BOSTON)) == 1
