@@ -30,6 +30,8 @@ config.toml, all optional:
     seconds: the longest rate-limit wait discord.py may absorb before the
     outbox reschedules instead; the longest a call may take; the longest
     ``start`` waits for the gateway.
+``pace`` (0.25)
+    seconds between posts in one channel; Discord's per-route buckets do the rest.
 ``guild_ready_timeout`` (2), ``reidentify_delay`` (5)
     seconds discord.py waits for guilds after READY, and before a new
     gateway session after one was invalidated (tests lower both).

@@ -112,6 +112,7 @@ class DiscordAdapter:
 
     def __init__(self, settings: Settings, context: AdapterContext) -> None:
         self.settings = settings
+        self.pace = settings.pace
         self.context = context
         self.tables = Tables(context.db)
         self.texts = Texts(context.catalog)

@@ -32,6 +32,7 @@ KEYS = {
     "connect_timeout": "seconds start() waits for the gateway to be ready",
     "guild_ready_timeout": "seconds discord.py waits for the last guild after READY",
     "reidentify_delay": "seconds to wait before starting a new gateway session (Discord allows one per 5 s)",
+    "pace": "seconds between posts in one channel (Discord's buckets do the rest)",
 }
 
 
@@ -52,6 +53,7 @@ class Settings:
     connect_timeout: float = 60.0
     guild_ready_timeout: float = 2.0
     reidentify_delay: float = 5.0
+    pace: float = 0.25
 
     @property
     def custom_endpoints(self) -> bool:
@@ -96,6 +98,7 @@ class Settings:
             connect_timeout=float(_number(table, "connect_timeout", 60.0, low=0.1)),
             guild_ready_timeout=float(_number(table, "guild_ready_timeout", 2.0, low=0.0)),
             reidentify_delay=float(_number(table, "reidentify_delay", 5.0, low=0.0)),
+            pace=float(_number(table, "pace", 0.25, low=0.0)),
         )
 
 
