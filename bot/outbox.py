@@ -180,7 +180,14 @@ class Outbox:
             if part > 0 and post.starts_thread:
                 post = replace(post, starts_thread=False)
             ref = await adapter.find_sent(post) if uncertain else None
-            if ref is None:
+            if ref is not None:
+                log.info(
+                    "copy %s part %d was already in %s (sent before a crash or a lost answer)",
+                    copy.id,
+                    part,
+                    row.channel,
+                )
+            else:
                 self.store.set_delivery(row.id, SENDING)
                 await self._pace(row.channel, adapter)
                 ref = await adapter.send(post)
