@@ -50,6 +50,7 @@ class OutboxConfig:
     max_attempts: int = 8
     backoff_base: float = 1.0
     backoff_max: float = 300.0
+    settle: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +125,12 @@ def parse_config(
             raise ConfigError(f"adapters.{name}.enabled: must be true or false")
 
     outbox_raw = _table(raw, "outbox")
-    _only(outbox_raw, "outbox.", {"max_attempts", "backoff_base", "backoff_max"})
+    _only(outbox_raw, "outbox.", {"max_attempts", "backoff_base", "backoff_max", "settle"})
     outbox = OutboxConfig(
         max_attempts=_get(outbox_raw, "outbox.max_attempts", int, 8),
         backoff_base=float(_get(outbox_raw, "outbox.backoff_base", (int, float), 1.0)),
         backoff_max=float(_get(outbox_raw, "outbox.backoff_max", (int, float), 300.0)),
+        settle=float(_get(outbox_raw, "outbox.settle", (int, float), 10.0)),
     )
     return Config(
         database=database,

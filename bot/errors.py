@@ -26,13 +26,19 @@ class DeliveryError(AgoraError):
     ``retriable`` separates throttling and outages (try again later, after
     ``retry_after`` seconds when the platform said so) from permanent refusals
     (no such channel, missing scope), which the outbox parks with the reason.
+    ``uncertain`` marks failures after which the post may still appear (the
+    request timed out or the connection broke after it was sent): the outbox
+    then waits long enough for it to land before looking for it by nonce.
     """
 
-    def __init__(self, reason: str, *, retriable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, *, retriable: bool, retry_after: float | None = None, uncertain: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retriable = retriable
         self.retry_after = retry_after
+        self.uncertain = uncertain  # the platform may still act on it (a timeout, a cut connection)
 
 
 class TranslationError(AgoraError):

@@ -159,6 +159,8 @@ class Outbox:
             return
         backoff = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (attempts - 1))
         delay = max(exc.retry_after or 0.0, backoff * (0.75 + random.random() / 2))
+        if exc.uncertain:  # give a post that may still land the time to land before looking for it
+            delay = max(delay, self.policy.settle)
         log.info("retrying %s to %s in %.1fs (attempt %d): %s", row.op, row.channel, delay, attempts, exc.reason)
         self.store.set_delivery(row.id, PENDING, error=exc.reason, next_at=self.clock() + delay, attempts=attempts)
 

@@ -83,7 +83,7 @@ def delivery_error(exc: BaseException, action: str) -> DeliveryError:
             return DeliveryError(reason, retriable=True, retry_after=after)
         return DeliveryError(reason, retriable=exc.status >= 500)
     if isinstance(exc, TimeoutError | aiohttp.ClientError | OSError):
-        return DeliveryError(f"{action}: {type(exc).__name__}: {exc}", retriable=True)
+        return DeliveryError(f"{action}: {type(exc).__name__}: {exc}", retriable=True, uncertain=True)
     if isinstance(exc, discord.DiscordException):
         return DeliveryError(f"{action}: {type(exc).__name__}: {exc}", retriable=False)
     log.error("unexpected error from Discord while trying to %s", action, exc_info=exc)

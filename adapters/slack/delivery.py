@@ -61,9 +61,9 @@ def to_delivery_error(exc: BaseException, action: str) -> DeliveryError:
         retriable = status >= 500 or code in RETRIABLE_ERRORS
         return DeliveryError(f"slack {action}: {code}", retriable=retriable)
     if isinstance(exc, asyncio.TimeoutError):
-        return DeliveryError(f"slack {action}: timed out", retriable=True)
+        return DeliveryError(f"slack {action}: timed out", retriable=True, uncertain=True)
     if isinstance(exc, aiohttp.ClientError | SlackClientError | OSError):
-        return DeliveryError(f"slack {action}: {type(exc).__name__}", retriable=True)
+        return DeliveryError(f"slack {action}: {type(exc).__name__}", retriable=True, uncertain=True)
     return DeliveryError(f"slack {action}: unexpected {type(exc).__name__}", retriable=False)
 
 

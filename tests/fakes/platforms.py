@@ -112,6 +112,7 @@ class Platforms:
             "backoff_base = 0.2",
             "backoff_max = 2.0",
             "max_attempts = 30",
+            "settle = 4.0",
             "[translation]",
             f'backend = "{translation}"',
             "[adapters.slack]",
@@ -204,6 +205,7 @@ class Platforms:
         text = f"Q{token:04d} {SENTENCES[link.lang]}"
         self.injected[token] = Injected(token, link, time.time())
         if link.platform == "slack":
+            await self.slack.wait_socket(timeout=60)  # while the bot reconnects, Slack holds events too
             await self.slack.user_posts(link.channel, self._slack_user, text)
         else:
             await self.discord.user_message(int(link.channel), self._discord_user, text)
@@ -240,6 +242,11 @@ class Platforms:
 
     def delivered(self) -> int:
         return sum(len(v) for v in self.posts().values())
+
+    def complete(self) -> bool:
+        """Every expected copy has arrived at least once."""
+        posts = self.posts()
+        return all(want <= {t for t, _ in posts[ref]} for ref, want in self.expected().items())
 
     def expected(self) -> dict[str, set[int]]:
         """Mirror mode: every message reaches every other channel of its network."""
