@@ -28,6 +28,7 @@ from bot.events import (
     MessageDeleted,
     MessageEdited,
     TranslateRequest,
+    sanitised,
 )
 from bot.handlers import Commands
 from bot.i18n import Catalog, default_catalog
@@ -177,6 +178,7 @@ class Agora:
     async def handle(self, event: Event) -> None:
         """The sink every adapter feeds. Never raises back into an adapter."""
         try:
+            event = sanitised(event)
             match event:
                 case IncomingMessage():
                     await self.relay.on_message(event)

@@ -8,9 +8,9 @@ stay opaque strings so the core never learns a platform's id scheme.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from bot.richtext import RichText
+from bot.richtext import RichText, clean, clean_text
 
 LANGUAGES: tuple[str, ...] = ("en", "es", "pt")
 
@@ -192,3 +192,25 @@ class OutgoingMessage:
     image: bytes | None = None
     image_name: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
+
+
+def sanitised(event: Event) -> Event:
+    """The event with every string made safe to store and relay (see :func:`bot.richtext.clean_text`).
+
+    Applied once where events enter the core, so no later step meets a lone
+    surrogate or a control character from a platform or an API caller.
+    """
+    match event:
+        case IncomingMessage():
+            return replace(event, text=clean(event.text), author=_clean_author(event.author))
+        case MessageEdited():
+            return replace(event, text=clean(event.text))
+        case CommandInvoked():
+            return replace(event, args=clean_text(event.args), author=_clean_author(event.author))
+        case TranslateRequest():
+            return replace(event, text=clean(event.text), author=_clean_author(event.author))
+    return event
+
+
+def _clean_author(author: Author) -> Author:
+    return replace(author, id=clean_text(author.id), name=clean_text(author.name))

@@ -9,6 +9,7 @@ links, emoji and code never reach an engine.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeAlias
@@ -196,6 +197,46 @@ def protected(rt: Sequence[Segment]) -> Iterator[Segment]:
             yield from protected(seg.children)
         elif not isinstance(seg, Text | LineBreak):
             yield seg
+
+
+def clean_text(text: str) -> str:
+    """Text safe to store and relay: lone surrogates become U+FFFD, control characters
+    other than tab and line break are dropped (platforms and SQLite refuse them)."""
+    if text.isprintable():
+        return text
+    out: list[str] = []
+    for ch in text:
+        if "\ud800" <= ch <= "\udfff":
+            out.append("\ufffd")
+        elif ch in "\n\t" or unicodedata.category(ch) != "Cc":
+            out.append(ch)
+    return "".join(out)
+
+
+def clean(rt: Sequence[Segment]) -> RichText:
+    """:func:`clean_text` on every string a segment holds."""
+    out: list[Segment] = []
+    for seg in rt:
+        match seg:
+            case Text(text=t):
+                out.append(Text(clean_text(t)))
+            case Mention(kind=k, id=i, label=label):
+                out.append(Mention(k, clean_text(i), clean_text(label)))
+            case Link(url=u, label=label):
+                out.append(Link(clean_text(u), clean_text(label) if label is not None else None))
+            case Emoji(name=n, id=i):
+                out.append(Emoji(clean_text(n), clean_text(i) if i is not None else None))
+            case Code(text=t):
+                out.append(Code(clean_text(t)))
+            case CodeBlock(text=t, lang=lang):
+                out.append(CodeBlock(clean_text(t), clean_text(lang)))
+            case Styled(children=c):
+                out.append(replace(seg, children=clean(c)))
+            case Quote(children=c):
+                out.append(Quote(clean(c)))
+            case LineBreak():
+                out.append(seg)
+    return normalise(out)
 
 
 def is_blank(rt: Sequence[Segment]) -> bool:

@@ -34,7 +34,7 @@ from bot.events import (
 )
 from bot.model import Channel
 from bot.ports import AdapterContext, Check, EventSink
-from bot.richtext import RichText, to_json, to_plain
+from bot.richtext import RichText, clean_text, to_json, to_plain
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 40000
@@ -294,6 +294,7 @@ class WebAdapter:
                 thread = int(thread)
             if not isinstance(thread, int) or isinstance(thread, bool) or self._row(cid, thread) is None:
                 raise _error(400, "'thread_id' must be the id of a message in this channel")
+        text, user = clean_text(text), clean_text(user)  # no lone surrogates or control characters stored
         author = Author(id=f"web:{user.strip()}", name=user.strip())
         ref = ChannelRef("web", channel.ref.space, cid)
         if text.lstrip().startswith("/"):
@@ -360,8 +361,9 @@ class WebAdapter:
         row = self._message_row(request, cid)
         body = await _json_body(request)
         text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or not clean_text(text).strip():
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
+        text = clean_text(text)
         self._check_length(text, channel)
         with self.db.atomic():
             self.db.table("web_messages").update(

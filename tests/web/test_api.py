@@ -414,3 +414,13 @@ async def test_command_replies_carry_their_segments(web: Playground) -> None:
     )
     (segments,) = answer["reply_segments"]
     assert to_plain(from_json(segments)).startswith("Agora neste canal")
+
+
+async def test_lone_surrogates_and_control_characters_are_cleaned_not_fatal(web: Playground) -> None:
+    body = b'{"user": "Ana\\ud800", "text": "hola \\ud800 mundo \\u0000\\u0007"}'
+    answer = await web.request(
+        "POST", "/api/channels/boston/messages", status=201, data=body, headers={"Content-Type": "application/json"}
+    )
+    [message] = await web.messages("boston")
+    assert message["id"] == answer["id"]
+    assert message["user"] == "Ana\ufffd" and message["text"] == "hola \ufffd mundo "
