@@ -18,8 +18,10 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from functools import partial
+from typing import TypeVar
 
 from bot.compose import Composer, Target
 from bot.config import OutboxConfig
@@ -30,6 +32,7 @@ from bot.store import CANCELLED, DELETE, DONE, EDIT, PARKED, PENDING, SEND, SEND
 
 log = logging.getLogger(__name__)
 IDLE_EXIT = 30.0
+T = TypeVar("T")
 
 
 class Outbox:
@@ -116,13 +119,18 @@ class Outbox:
                 continue
             await self._deliver(row, adapter)
 
-    async def _pace(self, ref: ChannelRef, adapter: Adapter) -> None:
+    async def _paced(self, ref: ChannelRef, adapter: Adapter, call: Callable[[], Awaitable[T]]) -> T:
+        """One platform call, starting ``adapter.pace`` seconds after the previous one in
+        this channel ended, so the platform never sees two posts closer than its rate."""
         last = self._last_post.get(ref)
         if last is not None:
             wait = last + adapter.pace - self.clock()
             if wait > 0:
                 await asyncio.sleep(wait)
-        self._last_post[ref] = self.clock()
+        try:
+            return await call()
+        finally:
+            self._last_post[ref] = self.clock()
 
     async def _deliver(self, row: OutboxRow, adapter: Adapter) -> None:
         try:
@@ -191,8 +199,7 @@ class Outbox:
                 )
             else:
                 self.store.set_delivery(row.id, SENDING)
-                await self._pace(row.channel, adapter)
-                ref = await adapter.send(post)
+                ref = await self._paced(row.channel, adapter, partial(adapter.send, post))
             self.store.record_post(copy.id, row.channel, part, ref.id, ref.thread_id or thread_of_first)
             if part == 0:
                 thread_of_first = ref.thread_id or ref.id
@@ -207,18 +214,16 @@ class Outbox:
             return CANCELLED
         for part, post in enumerate(posts):
             if part < len(copy.platform_ids):
-                await self._pace(row.channel, adapter)
-                await adapter.edit(MessageRef(row.channel, copy.platform_ids[part], post.thread_id), post)
+                target = MessageRef(row.channel, copy.platform_ids[part], post.thread_id)
+                await self._paced(row.channel, adapter, partial(adapter.edit, target, post))
             else:
                 thread = copy.thread_id if posts[0].starts_thread else post.thread_id
-                await self._pace(row.channel, adapter)
-                ref = await adapter.send(
-                    replace(post, starts_thread=False, thread_id=thread, nonce=f"{post.nonce}-e{row.id}")
-                )
+                extra = replace(post, starts_thread=False, thread_id=thread, nonce=f"{post.nonce}-e{row.id}")
+                ref = await self._paced(row.channel, adapter, partial(adapter.send, extra))
                 self.store.record_post(copy.id, row.channel, part, ref.id, copy.thread_id)
         for part in range(len(posts), len(copy.platform_ids)):
-            await self._pace(row.channel, adapter)
-            await adapter.delete(MessageRef(row.channel, copy.platform_ids[part], copy.thread_id))
+            surplus = MessageRef(row.channel, copy.platform_ids[part], copy.thread_id)
+            await self._paced(row.channel, adapter, partial(adapter.delete, surplus))
         if len(copy.platform_ids) > len(posts):
             self.store.forget_posts(copy.id, len(posts))
         return DONE
@@ -229,6 +234,7 @@ class Outbox:
             return CANCELLED
         thread = None if copy.thread_id in copy.platform_ids else copy.thread_id
         for platform_id in copy.platform_ids:
-            await self._pace(row.channel, adapter)
-            await adapter.delete(MessageRef(row.channel, platform_id, thread))
+            await self._paced(
+                row.channel, adapter, partial(adapter.delete, MessageRef(row.channel, platform_id, thread))
+            )
         return DONE

@@ -69,3 +69,12 @@ async def test_a_send_that_may_have_succeeded_is_not_posted_twice(harness: Harne
     await harness.drain()
     assert harness.adapter.texts(GDL) == ["[es] message 0"] or harness.adapter.texts(RECIFE) == ["[pt] message 0"]
     assert len(harness.adapter.texts(GDL)) == 1 and len(harness.adapter.texts(RECIFE)) == 1
+
+
+async def test_posts_in_one_channel_keep_the_platform_pace(harness: Harness) -> None:
+    harness.adapter.pace = 0.15
+    await mirror_burst(harness, 4)
+    await harness.drain()
+    starts = [t for (op, ch, t) in harness.adapter.calls if ch == GDL and op == "send"]
+    assert len(starts) == 4
+    assert all(b - a >= 0.15 for a, b in zip(starts, starts[1:], strict=False))
