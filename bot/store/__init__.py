@@ -198,28 +198,30 @@ class Store:
         lang: str,
         topics: Sequence[str],
     ) -> int:
-        row = {
-            "network": network,
-            "channel": str(channel),
-            "platform_id": platform_id,
-            "root_id": root_id,
-            "kind": kind,
-            "author_id": author_id,
-            "author_name": author_name,
-            "author_avatar": author_avatar,
-            "city": city,
-            "country": country,
-            "text": json.dumps(to_json(text)),
-            "plain": to_plain(text),
-            "lang": lang,
-            "topics": json.dumps(list(topics)),
-            "version": 1,
-            "created_at": self.now(),
-            "deleted": 0,
-        }
-        table = self.db.table("messages")
-        table.insert(row)
-        return int(table.last_rowid or 0)
+        # Plain SQL on the hot path: sqlite-utils' insert costs ~0.1 ms a row in checks.
+        cur = self.db.conn.execute(
+            "insert into messages (network, channel, platform_id, root_id, kind, author_id, author_name, "
+            "author_avatar, city, country, text, plain, lang, topics, version, created_at, deleted) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 0)",
+            [
+                network,
+                str(channel),
+                platform_id,
+                root_id,
+                kind,
+                author_id,
+                author_name,
+                author_avatar,
+                city,
+                country,
+                json.dumps(to_json(text)),
+                to_plain(text),
+                lang,
+                json.dumps(list(topics)),
+                self.now(),
+            ],
+        )
+        return int(cur.lastrowid or 0)
 
     def message(self, message_id: int) -> StoredMessage | None:
         row = self._one("select * from messages where id = ?", [message_id])
@@ -268,17 +270,11 @@ class Store:
     # ------------------------------------------------------------ copies
 
     def add_copy(self, message_id: int, channel: ChannelRef, lang: str, thread_id: str | None = None) -> int:
-        table = self.db.table("copies")
-        table.insert(
-            {
-                "message_id": message_id,
-                "channel": str(channel),
-                "lang": lang,
-                "thread_id": thread_id,
-                "created_at": self.now(),
-            }
+        cur = self.db.conn.execute(
+            "insert into copies (message_id, channel, lang, thread_id, created_at) values (?, ?, ?, ?, ?)",
+            [message_id, str(channel), lang, thread_id, self.now()],
         )
-        return int(table.last_rowid or 0)
+        return int(cur.lastrowid or 0)
 
     def copy(self, copy_id: int) -> Copy | None:
         row = self._one("select * from copies where id = ?", [copy_id])
@@ -320,19 +316,12 @@ class Store:
     # ------------------------------------------------------------ outbox
 
     def enqueue(self, channel: ChannelRef, copy_id: int, op: str) -> int:
-        table = self.db.table("outbox")
-        table.insert(
-            {
-                "channel": str(channel),
-                "copy_id": copy_id,
-                "op": op,
-                "state": PENDING,
-                "attempts": 0,
-                "next_at": 0.0,
-                "created_at": self.now(),
-            }
+        cur = self.db.conn.execute(
+            "insert into outbox (channel, copy_id, op, state, attempts, next_at, created_at) "
+            "values (?, ?, ?, ?, 0, 0.0, ?)",
+            [str(channel), copy_id, op, PENDING, self.now()],
         )
-        return int(table.last_rowid or 0)
+        return int(cur.lastrowid or 0)
 
     def next_delivery(self, channel: ChannelRef) -> OutboxRow | None:
         """The oldest unfinished row of a channel: rows after it wait, which keeps order."""

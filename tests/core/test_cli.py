@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
@@ -74,3 +75,17 @@ def test_report_writes_text_and_a_png(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Temas em alta, últimos 30 dias" in result.output
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_prints_one_json_object_with_the_relay_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    import benchmarks.relay
+
+    monkeypatch.setattr(benchmarks.relay, "MESSAGES", 10)
+    monkeypatch.setattr(benchmarks.relay, "WARM_UP", 2)
+    monkeypatch.setattr(benchmarks.relay.run, "__defaults__", (10, 2))
+    result = CliRunner().invoke(main, ["bench", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["channels"] == 50 and figures["messages"] == 10
+    assert figures["relay_p50_ms"] > 0 and figures["relay_p99_ms"] >= figures["relay_p50_ms"]
+    assert figures["messages_per_s"] > 0

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from bot.errors import DeliveryError
 from bot.events import Author, IncomingMessage
 from bot.richtext import plain
@@ -77,4 +79,4 @@ async def test_posts_in_one_channel_keep_the_platform_pace(harness: Harness) -> 
     await harness.drain()
     starts = [t for (op, ch, t) in harness.adapter.calls if ch == GDL and op == "send"]
     assert len(starts) == 4
-    assert all(b - a >= 0.15 for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a >= 0.15 for a, b in itertools.pairwise(starts))
