@@ -284,7 +284,7 @@ def _escape(text: str, line_start: bool) -> str:
 
 
 def _escape_label(label: str) -> str:
-    return label.replace("\\", "\\\\").replace("]", "\\]")
+    return label.replace("\\", "\\\\").replace("]", "\\]").replace("`", "\\`")
 
 
 @dataclass(frozen=True, slots=True)
