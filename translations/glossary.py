@@ -24,6 +24,7 @@ from bot.ports import GlossaryTerm
 from translations.config import LANGUAGES
 
 _SPACE = re.compile(r"\s+")
+_MATCHERS = 64  # distinct network glossaries kept compiled
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,9 @@ class Glossary:
 
     def __init__(self, terms: Sequence[Term]) -> None:
         self.terms = tuple(terms)
+        # Matchers by network terms: hashing those few terms is cheaper than hashing the whole base glossary
+        # for the shared cache below on every message.
+        self._matchers: dict[tuple[GlossaryTerm, ...], Matcher] = {}
 
     @classmethod
     def load(cls, extra: Path | None = None) -> Glossary:
@@ -122,11 +126,17 @@ class Glossary:
         return cls(terms)
 
     def matcher(self, network_terms: Sequence[GlossaryTerm] = ()) -> Matcher:
-        extra = tuple(Term(t.term, tuple(sorted(t.translations))) for t in network_terms)
-        return _matcher(self.terms, extra)
+        key = tuple(network_terms)
+        found = self._matchers.get(key)
+        if found is None:
+            if len(self._matchers) >= _MATCHERS:
+                self._matchers.clear()
+            extra = tuple(Term(t.term, tuple(sorted(t.translations))) for t in key)
+            found = self._matchers[key] = _matcher(self.terms, extra)
+        return found
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=_MATCHERS)
 def _matcher(base: tuple[Term, ...], extra: tuple[Term, ...]) -> Matcher:
     return Matcher(merge(base, extra))
 

@@ -15,6 +15,7 @@ the same and in the same order, because they never left this module.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -289,26 +290,20 @@ class Plan:
         body = joined.strip()
         run.lead = joined[: len(joined) - len(joined.lstrip())]
         run.trail = joined[len(joined.rstrip()) :]
-        before, after = [], []
-        for i, ch in enumerate(body):
-            if ch == "\0":
-                before.append(i > 0 and body[i - 1].isspace())
-                after.append(i + 1 < len(body) and body[i + 1].isspace())
-        run.space_before, run.space_after = tuple(before), tuple(after)
+        # Between two adjacent markers the text is empty: neither a space nor a word touches either of them.
+        texts = body.split("\0")
+        run.space_before = tuple(bool(t) and t[-1].isspace() for t in texts[:-1])
+        run.space_after = tuple(bool(t) and t[0].isspace() for t in texts[1:])
         # Markers stand apart from words in the request (engines tokenize "[2]the" badly); the source's own
         # spacing around each marker is restored from space_before/space_after when the answer comes back.
-        out: list[str] = []
-        index = 0
-        for i, ch in enumerate(body):
-            if ch != "\0":
-                out.append(ch)
-                continue
-            index += 1
-            if i > 0 and body[i - 1].isalnum():
+        out = [texts[0]]
+        for index, (left, right) in enumerate(itertools.pairwise(texts), 1):
+            if left and left[-1].isalnum():
                 out.append(" ")
             out.append(self.codec.mark(index))
-            if i + 1 < len(body) and body[i + 1].isalnum():
+            if right and right[0].isalnum():
                 out.append(" ")
+            out.append(right)
         run.request = "".join(out)
 
     @staticmethod
@@ -424,4 +419,6 @@ def _spans_filled(source: Sequence[Leaf], result: Sequence[Leaf]) -> bool:
                     out[i] = True
         return out
 
+    if not any(isinstance(leaf, Open) for leaf in source):
+        return True  # no spans (the common case): nothing to check
     return all(got or not had for had, got in zip(filled(source), filled(result), strict=True))

@@ -54,6 +54,16 @@ async def test_en_pt_pivots_through_es() -> None:
     await translator.close()
 
 
+async def test_a_caret_at_the_end_does_not_stall_the_pipeline() -> None:
+    # lrx-proc (eng-spa, spa-eng) drops the NUL flush after an escaped "^" with no word after it
+    translator = make(timeout=3)
+    for text, source, target in (("µ^", "en", "es"), ("la casa ^", "es", "en"), ("2^10 houses", "en", "es")):
+        result = await translator.translate(plain(text), source, target)
+        assert "^" in to_plain(result.text)
+    assert to_plain((await translator.translate(plain("the red house"), "en", "es")).text) == "La casa roja"
+    await translator.close()
+
+
 async def test_placeholders_survive_the_real_pipeline() -> None:
     translator = make()
     rt = (

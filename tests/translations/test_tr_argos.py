@@ -130,6 +130,18 @@ async def test_sentences_are_split_without_the_network(argos_dir: Path) -> None:
     await translator.close()
 
 
+async def test_one_batched_call_translates_like_argos_itself(argos_dir: Path) -> None:
+    translator = make(argos_dir)
+    engine = translator.engine
+    assert isinstance(engine, ArgosEngine)
+    texts = ["hello world. the mayor [1] said hello!", "", "hello\n\nworld", "\nmayor. plan", "[1] [2]", "a. b. c? d"]
+    got = await engine.translate(texts, "en", "es")
+    (model,) = engine._loaded.values()
+    assert got == [model.hypotheses(text, num_hypotheses=1)[0].value for text in texts]
+    assert got[0] == "hola mundo. the alcaldesa [1] said hola!"
+    await translator.close()
+
+
 async def test_minisbd_splitter_runs_on_a_bundled_onnx_model(argos_home: Path, tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     sbd = tmp_path / "sbd.onnx"

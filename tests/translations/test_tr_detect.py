@@ -82,3 +82,16 @@ def test_floor_is_configurable() -> None:
     assert LanguageDetector(DetectSettings(min_letters=15)).detect(text, "pt") == "es"
     assert LanguageDetector(DetectSettings(min_letters=40)).detect(text, "pt") == "pt"
     assert LanguageDetector(DetectSettings(min_letters=0, min_confidence=1.0)).detect(text, "en") == "en"
+
+
+def test_compacted_tables_score_exactly_like_py3langid() -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from translations.detect import _model
+
+    stock = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    stock.set_languages(["en", "es", "pt"])
+    compact = _model()
+    assert isinstance(compact.tk_nextmove, memoryview)  # the faster layout was applied
+    for row in _dev_rows():
+        assert compact.classify(row["text"]) == stock.classify(row["text"])

@@ -9,7 +9,10 @@ apertium-apy does. Directions default to the Americas' variants (``spa-eng_US``,
 
 Placeholders are Apertium superblanks (``[1]``): the stream format passes
 them through untouched and in place, and real brackets in the text are
-escaped, so they can never be confused.
+escaped, so they can never be confused. A caret travels as the noncharacter
+U+FDD0 rather than escaped: ``lrx-proc`` (eng-spa, spa-eng) swallows the NUL
+flush after an escaped ``\\^`` with no word after it, which stalls the
+pipeline until the timeout.
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ from translations.protect import Codec, Parsed
 
 log = logging.getLogger(__name__)
 
-_SPECIAL = re.compile(r"([\[\]{}^$@\\/<>])")
+_SPECIAL = re.compile(r"([\[\]{}$@\\/<>])")
+_CARET = "\ufdd0"  # a noncharacter: never in real text, passed through by every stage
+_ESCAPED = re.compile(r"\\(.)")
+# Stream format tokens: an escaped character, a blank [...] (escapes inside), an unclosed "[", a stray "]",
+# a stretch of plain text, or a lone backslash at the very end.
+_TOKEN = re.compile(r"\\.|\[((?:\\.|[^\\\]])*)\]|(\[)|\]|[^\\\[\]]+|\\", re.DOTALL)
 _TERMINATOR = "[][\n]"
 
 
@@ -41,10 +49,15 @@ class SuperblankCodec:
     """Apertium stream format: specials escaped, placeholders as superblanks."""
 
     def escape(self, text: str) -> str:
-        return _SPECIAL.sub(r"\\\1", text)
+        if _CARET in text:  # the stand-in must mean a caret and nothing else
+            text = text.replace(_CARET, "\ufffd")
+        text = text.replace("^", _CARET)
+        return _SPECIAL.sub(r"\\\1", text) if _SPECIAL.search(text) else text
 
     def unescape(self, text: str) -> str:
-        return re.sub(r"\\(.)", r"\1", text)
+        if "\\" in text:
+            text = _ESCAPED.sub(r"\1", text)
+        return text.replace(_CARET, "^")
 
     def mark(self, index: int) -> str:
         return f"[{index}]"
@@ -55,29 +68,19 @@ class SuperblankCodec:
     def parse(self, output: str) -> Parsed | None:
         out: Parsed = []
         text: list[str] = []
-        i = 0
-        while i < len(output):
-            ch = output[i]
-            if ch == "\\" and i + 1 < len(output):
-                text.append(output[i : i + 2])
-                i += 2
-            elif ch == "[":
-                end = _blank_end(output, i)
-                if end < 0:
-                    return None
-                content = output[i + 1 : end]
+        for m in _TOKEN.finditer(output):
+            content, unclosed = m.group(1), m.group(2)
+            if content is not None:
                 if content.isdigit():
                     out.append("".join(text))
                     text = []
                     out.append(int(content))
                 elif content not in ("", "\n") and not (content.startswith("[") or content.endswith("]")):
                     return None  # a blank we did not write: treat the output as damaged
-                i = end + 1
-            elif ch == "]":
-                i += 1
-            else:
-                text.append(ch)
-                i += 1
+            elif unclosed is not None:
+                return None
+            elif m.group(0) != "]":  # a stray closing bracket is dropped
+                text.append(m.group(0))
         out.append("".join(text))
         return out
 
@@ -86,18 +89,6 @@ class SuperblankCodec:
         if parsed is None:
             return self.unescape(output)
         return self.unescape("".join(p if isinstance(p, str) else " " for p in parsed))
-
-
-def _blank_end(s: str, start: int) -> int:
-    i = start + 1
-    while i < len(s):
-        if s[i] == "\\":
-            i += 2
-            continue
-        if s[i] == "]":
-            return i
-        i += 1
-    return -1
 
 
 SUPERBLANKS = SuperblankCodec()
@@ -212,6 +203,7 @@ class ApertiumEngine:
         self.timeout = settings.timeout * 2 + 1  # covers one restart; each pipe has its own timeout
         self._pipes: dict[tuple[str, str], Pipe] = {}
         self._versions: dict[tuple[str, str], str] = {}
+        self._available: tuple[int, frozenset[tuple[str, str]]] | None = None
 
     def mode_file(self, pair: tuple[str, str]) -> Path | None:
         mode = self.settings.modes.get(f"{pair[0]}-{pair[1]}")
@@ -221,12 +213,25 @@ class ApertiumEngine:
         return path if path.is_file() else None
 
     def available(self) -> frozenset[tuple[str, str]]:
+        """The configured directions whose mode file exists; rescanned when the modes directory changes.
+
+        Installing or removing an Apertium package adds or deletes mode files, which changes the
+        directory's mtime: one stat per message instead of one per configured direction.
+        """
+        try:
+            stamp = self.settings.modes_dir.stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        if stamp is not None and self._available is not None and self._available[0] == stamp:
+            return self._available[1]
         out = set()
         for key in self.settings.modes:
             src, _, tgt = key.partition("-")
             if self.mode_file((src, tgt)) is not None:
                 out.add((src, tgt))
-        return frozenset(out)
+        pairs = frozenset(out)
+        self._available = None if stamp is None else (stamp, pairs)
+        return pairs
 
     def version(self, source: str, target: str) -> str:
         pair = (source, target)

@@ -112,7 +112,7 @@ class ArgosEngine:
             if model is None:
                 model = runtime.load(pkg.path, self.settings.sentence_splitter)
                 self._loaded[pkg.path] = model
-            return [runtime.translate(model, text) for text in texts]
+            return list(runtime.translate(model, texts))
         except (OSError, RuntimeError, ValueError, KeyError, IndexError) as exc:
             self._loaded.pop(pkg.path, None)
             raise BackendError("model error", f"{pkg.path.name}: {type(exc).__name__}: {exc}") from exc
