@@ -114,8 +114,16 @@ def _letters(text: str) -> int:
     return sum(map(str.isalpha, text))
 
 
+# The opening of a message decides its language as well as the whole of it, and the
+# model's cost grows with every byte (its tables miss the CPU cache on each one).
+JUDGED_CHARS = 200
+
+
 def _judge(clean: str, letters: int) -> Guess:
     if not letters:
         return Guess(LANGUAGES[0], 0.0, 0)
+    if len(clean) > JUDGED_CHARS:
+        cut = clean.rfind(" ", 0, JUDGED_CHARS)
+        clean = clean[: cut if cut > JUDGED_CHARS // 2 else JUDGED_CHARS]
     lang, prob = _model().classify(clean)
     return Guess(str(lang), float(prob), letters)
