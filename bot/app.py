@@ -21,7 +21,6 @@ from bot.config import Config
 from bot.digest import Digests
 from bot.errors import ConfigError
 from bot.events import (
-    ChannelRef,
     CommandInvoked,
     Event,
     IncomingMessage,
@@ -192,6 +191,3 @@ class Agora:
                     await self.commands.translate_for(event)
         except Exception:
             log.exception("could not handle %s in %s", type(event).__name__, getattr(event, "channel", "?"))
-
-    def channel(self, ref: ChannelRef) -> Channel | None:
-        return self.store.channel(ref)

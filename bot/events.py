@@ -8,7 +8,7 @@ stay opaque strings so the core never learns a platform's id scheme.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from bot.richtext import RichText, clean, clean_text
 
@@ -191,7 +191,6 @@ class OutgoingMessage:
     meta: CopyMeta | None = None
     image: bytes | None = None
     image_name: str | None = None
-    extra: tuple[tuple[str, str], ...] = field(default=())
 
 
 def sanitised(event: Event) -> Event:
