@@ -140,3 +140,24 @@ def load_plugin(group: str, name: str) -> Any:
 def plugin_names(group: str) -> list[str]:
     """Names registered under an entry-point group."""
     return sorted(ep.name for ep in entry_points(group=group))
+
+
+class Embedder(Protocol):
+    """Maps texts in any of the network's languages into one vector space.
+
+    Topics (a classifier over the vectors) and similar-question suggestions (cosine
+    between vectors) share one model so it is loaded once. ``embed`` returns an
+    ``(len(texts), dim)`` float32 array whose rows are L2-normalised, so a dot
+    product is the cosine. It may block for the first call while the model loads;
+    ``warm`` starts that load in the background so ``agora run`` serves at once.
+    """
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> Any: ...
+
+    def warm(self) -> None: ...
+
+
+EmbedderFactory = Callable[[Mapping[str, Any]], Embedder]
