@@ -18,6 +18,7 @@ from typing import Any
 from bot.commands import COMMANDS
 from bot.compose import Composer
 from bot.config import Config
+from bot.deliveries import Deliveries
 from bot.digest import Digests
 from bot.errors import ConfigError
 from bot.events import (
@@ -37,6 +38,7 @@ from bot.passthrough import PassThrough
 from bot.ports import Adapter, AdapterContext, Translator, load_plugin, plugin_names
 from bot.relay import Relay
 from bot.report import Reports
+from bot.retention import Retention
 from bot.richtext import RichText, plain
 from bot.search import Search
 from bot.store import Store, open_database
@@ -89,6 +91,8 @@ class Agora:
         self.composer = Composer(self.store, self.translator, self.tagger, self.catalog)
         self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else {}
         self.outbox = Outbox(self.store, self.adapters, self.composer, config.outbox, clock)
+        self.deliveries = Deliveries(self.store, self.catalog, self.outbox.wake)
+        self.outbox.on_parked = self.deliveries.on_parked
         self.relay = Relay(self.store, self.translator, self.tagger, self.outbox.wake, config)
         self.reports = Reports(self.store, self.tagger, self.catalog, clock)
         self.search = Search(self.store, self.tagger, self.translator, self.catalog)
@@ -104,6 +108,7 @@ class Agora:
             self.search,
             config,
             markup=self.parse_markup,
+            deliveries=self.deliveries,
             wake_digests=self.digests.poke,
         )
         if adapters is None:
@@ -153,6 +158,9 @@ class Agora:
             await adapter.start(self.handle)
         self.outbox.start()
         self._tasks.append(asyncio.create_task(self.digests.run(), name="digests"))
+        if self.config.retention_days:
+            retention = Retention(self.store, self.config.retention_days, self.store.now)
+            self._tasks.append(asyncio.create_task(retention.run(), name="retention"))
         self.started = True
         log.info("Agora started: adapters %s, translation %s", ", ".join(self.adapters) or "none", self.translator.name)
 

@@ -285,3 +285,36 @@ def bench(as_json: bool, suites: tuple[str, ...]) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file")
+@click.option("--author", required=True, help="the person, as platform:space/user (e.g. slack:T0123/U0456)")
+@click.option("--copies", is_flag=True, help="also delete their relayed copies on every platform")
+@click.option("--dry-run", is_flag=True, help="only count what would be removed")
+def erase(config_path: str | None, author: str, copies: bool, dry_run: bool) -> None:
+    """Erase one person's stored messages, translations and cached pieces (LGPD/privacy requests).
+
+    Ids, channels and the mapping to platform posts stay, so edits and deletes keep
+    working. With --copies the deletions of their relayed copies are queued; a
+    running `agora run` (or the next start) sends them.
+    """
+    from bot.retention import erase_author
+    from bot.store import Store, open_database
+
+    config = config_or_exit(config_path)
+    try:
+        db = open_database(config.database)
+        result = erase_author(Store(db), author, copies=copies, dry_run=dry_run)
+    except AgoraError as exc:
+        raise click.ClickException(str(exc)) from None
+    removed = result.removed
+    verb = "would erase" if dry_run else "erased"
+    click.echo(f"{verb} {removed.messages} messages by {author}")
+    if not dry_run:
+        click.echo(f"removed {removed.translations} stored translations, {removed.cached_pieces} cached pieces")
+        if copies:
+            click.echo(f"queued the deletion of {result.copies_queued} relayed copies")
+    if removed.message_ids:
+        click.echo("messages: " + ", ".join(f"#{i}" for i in removed.message_ids))
+    db.close()

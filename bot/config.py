@@ -69,6 +69,7 @@ class Config:
     networks: tuple[NetworkConfig, ...] = ()
     outbox: OutboxConfig = OutboxConfig()
     path: Path | None = None
+    retention_days: int = 0  # 0 keeps everything
 
     def enabled_adapters(self) -> list[str]:
         """Adapter names whose table says ``enabled = true`` (the default)."""
@@ -100,7 +101,7 @@ def parse_config(
     """Validate a parsed TOML document (split out so tests need no files)."""
     _only(raw, "", {"agora", "adapters", "translation", "networks", "outbox"})
     agora = _table(raw, "agora")
-    _only(agora, "agora.", {"database", "default_lang", "relay_bots", "max_message_length", "digest"})
+    _only(agora, "agora.", {"database", "default_lang", "relay_bots", "max_message_length", "digest", "retention_days"})
     database = Path(environ.get("AGORA_DB") or _get(agora, "agora.database", str, "agora.db"))
     if not database.is_absolute() and str(database) != ":memory:":
         database = base / database
@@ -116,6 +117,10 @@ def parse_config(
     max_len = _get(agora, "agora.max_message_length", int, 12000)
     if max_len < 100:
         raise ConfigError("agora.max_message_length: must be at least 100")
+
+    retention_days = _get(agora, "agora.retention_days", int, 0)
+    if retention_days < 0:
+        raise ConfigError("agora.retention_days: must be 0 (keep everything) or a number of days")
 
     adapters = _table(raw, "adapters")
     for name, table in adapters.items():
@@ -144,6 +149,7 @@ def parse_config(
         networks=_networks(raw.get("networks", [])),
         outbox=outbox,
         path=path,
+        retention_days=retention_days,
     )
 
 

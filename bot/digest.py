@@ -18,7 +18,7 @@ from collections.abc import Callable
 from bot.config import Config
 from bot.events import ChannelRef
 from bot.report import Reports
-from bot.store import SEND, Store
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 CHECK_EVERY = 60.0
@@ -67,23 +67,7 @@ class Digests:
                 continue
             text = self.reports.digest(channel.network, channel.lang)
             with self.store.transaction():
-                msg_id = self.store.add_message(
-                    network=channel.network,
-                    channel=channel.ref,
-                    platform_id=None,
-                    root_id=None,
-                    kind="notice",
-                    author_id="agora",
-                    author_name="Agora",
-                    author_avatar=None,
-                    city=channel.city,
-                    country=channel.country,
-                    text=text,
-                    lang=channel.lang,
-                    topics=(),
-                )
-                copy_id = self.store.add_copy(msg_id, channel.ref, channel.lang)
-                self.store.enqueue(channel.ref, copy_id, SEND)
+                self.store.add_notice(channel, text)
                 self.store.set_digest_next(channel.ref, following)
             self.wake(channel.ref)
             queued += 1

@@ -7,8 +7,9 @@ stay opaque strings so the core never learns a platform's id scheme.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from bot.richtext import RichText, clean, clean_text
 
@@ -106,13 +107,16 @@ class Reply:
     """The core's answer to a command, in the caller's language.
 
     ``image`` carries a PNG (the hot-topics chart) for platforms that can post
-    one; ``text`` always stands on its own for those that cannot.
+    one; ``text`` always stands on its own for those that cannot. ``data`` is the
+    same answer as JSON-ready fields for APIs (the web adapter merges it into its
+    response), so scripts need not parse the text.
     """
 
     text: RichText
     ephemeral: bool = True
     image: bytes | None = None
     image_name: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 Replier = Callable[[Reply], Awaitable[None]]

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from bot import commands
 from bot.commands import ParsedCommand
 from bot.config import NETWORK_NAME, Config
+from bot.deliveries import Deliveries
 from bot.errors import AgoraError, CommandError, TranslationError
 from bot.events import LANGUAGES, CommandInvoked, Reply, TranslateRequest
 from bot.i18n import Catalog, language_of
-from bot.model import Channel
+from bot.model import Channel, StoredMessage
 from bot.ports import Translator
 from bot.relay import Relay
 from bot.report import Reports
@@ -68,6 +69,7 @@ class Commands:
         config: Config,
         markup: Callable[[str, str], RichText],
         wake_digests: Callable[[], None] = lambda: None,
+        deliveries: Deliveries | None = None,
     ) -> None:
         self.store = store
         self.relay = relay
@@ -79,6 +81,7 @@ class Commands:
         self.config = config
         self.wake_digests = wake_digests
         self.markup = markup
+        self.deliveries = deliveries or Deliveries(store, catalog, relay.wake)
         self.handlers: dict[str, Handler] = {
             "ask": self.ask,
             "link": self.link,
@@ -93,6 +96,7 @@ class Commands:
             "original": self.original,
             "glossary": self.glossary,
             "status": self.status,
+            "retry": self.retry,
             "help": self.help,
         }
         missing = {spec.name for spec in commands.COMMANDS} - set(self.handlers)
@@ -245,12 +249,16 @@ class Commands:
     async def search(self, call: Call) -> Reply:
         return await self.search_engine.reply(call.linked.network, call.command.text("query"), call.lang)
 
-    async def original(self, call: Call) -> Reply:
-        token = call.command.text("message")
+    def message_in_network(self, token: str, network: str) -> StoredMessage:
+        """The message a user means by ``#12``, ``12`` or a link ending in its number."""
         digits = re.findall(r"\d+", token)
         msg = self.store.message(int(digits[-1])) if digits and len(digits[-1]) < 12 else None
-        if msg is None or msg.deleted or msg.network != call.linked.network:
+        if msg is None or msg.deleted or msg.network != network:
             raise CommandError("error.unknown_message", message=token[:40])
+        return msg
+
+    async def original(self, call: Call) -> Reply:
+        msg = self.message_in_network(call.command.text("message"), call.linked.network)
         header = self.t(
             "reply.original_header",
             call.lang,
@@ -286,6 +294,10 @@ class Commands:
     # ------------------------------------------------------------ status and help
 
     async def status(self, call: Call) -> Reply:
+        if call.command.text("message"):
+            if call.channel is None:
+                raise CommandError("error.not_linked")
+            return self.delivery_status(call)
         lang = call.lang
         lines = [self.t("status.header", lang)]
         ch = call.channel
@@ -306,6 +318,31 @@ class Commands:
             if network is not None and call.event.can_manage:
                 lines.append(self.t("status.code", lang, code=network.join_code))
         return Reply(plain("\n".join(lines)))
+
+    def delivery_status(self, call: Call) -> Reply:
+        """Where each copy of one message is: delivered, waiting and why, parked and why."""
+        msg = self.message_in_network(call.command.text("message"), call.linked.network)
+        lang = call.lang
+        found = self.deliveries.of(msg.id)
+        lines = [self.t("delivery.header", lang, id=msg.id, city=msg.city)]
+        if not found:
+            lines.append(self.t("delivery.none", lang))
+        for d in found:
+            reason = d.reason or self.t("delivery.in_line", lang)
+            lines.append(self.t(f"delivery.{d.state}", lang, city=d.city, reason=reason[:200], attempts=d.attempts))
+        if any(d.state == "parked" for d in found):
+            lines.append(self.t("delivery.retry_hint", lang, id=msg.id))
+        return Reply(
+            plain("\n".join(lines)),
+            data={"message_id": msg.id, "deliveries": [d.as_json() for d in found]},
+        )
+
+    async def retry(self, call: Call) -> Reply:
+        msg = self.message_in_network(call.command.text("message"), call.linked.network)
+        count = self.deliveries.retry(msg.id)
+        if count == 0:
+            return self.reply("delivery.nothing_to_retry", call.lang, id=msg.id)
+        return self.reply("delivery.retrying", call.lang, id=msg.id, count=count)
 
     async def help(self, call: Call) -> Reply:
         lines = [self.t("reply.help_header", call.lang)]

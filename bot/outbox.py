@@ -45,8 +45,10 @@ class Outbox:
         composer: Composer,
         policy: OutboxConfig,
         clock: Callable[[], float] = time.time,
+        on_parked: Callable[[OutboxRow], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_parked = on_parked
         self.adapters = adapters
         self.composer = composer
         self.policy = policy
@@ -161,6 +163,8 @@ class Outbox:
                 exc.reason,
             )
             self.store.set_delivery(row.id, PARKED, error=exc.reason, attempts=attempts)
+            if self.on_parked is not None:
+                self.on_parked(replace(row, state=PARKED, last_error=exc.reason, attempts=attempts))
             return
         backoff = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (attempts - 1))
         delay = max(exc.retry_after or 0.0, backoff * (0.75 + random.random() / 2))

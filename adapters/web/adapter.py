@@ -131,6 +131,7 @@ class WebAdapter:
                 web.post("/api/channels/{cid}/messages", self.post_message),
                 web.patch("/api/channels/{cid}/messages/{mid}", self.edit_message),
                 web.delete("/api/channels/{cid}/messages/{mid}", self.delete_message),
+                web.get("/api/channels/{cid}/deliveries/{message_id}", self.deliveries),
             ]
         )
         self._runner = web.AppRunner(app, access_log=None)
@@ -214,7 +215,7 @@ class WebAdapter:
 
     async def delete(self, ref: MessageRef) -> None:
         with self.db.atomic():
-            self.db.execute("update web_messages set deleted = 1 where id = ?", [int(ref.id)])
+            self.db.execute(_FORGET, [int(ref.id)])
 
     def checks(self) -> list[Check]:
         names = [c.ref.channel for c in self.context.channels("web")]
@@ -351,9 +352,23 @@ class WebAdapter:
             "reply": "\n".join(markup.render(r.text) for r in replies),
             "reply_segments": [to_json(r.text) for r in replies],
         }
+        for r in replies:
+            body.update({k: v for k, v in r.data.items() if k not in body})
         images = [r.image for r in replies if r.image]
         if images:
             body["image"] = "data:image/png;base64," + base64.b64encode(images[0]).decode()
+        return web.json_response(body)
+
+    async def deliveries(self, request: web.Request) -> web.Response:
+        """Where each copy of a message is (``/agora status N`` as JSON), seen from this channel."""
+        _, channel = self._channel(request)
+        number = request.match_info["message_id"]
+        if not (number.isascii() and number.isdecimal() and len(number) < 12):
+            raise _error(404, f"no message {number[:20]!r}")
+        response = await self._command(channel.ref, Author("web", "web"), f"/agora status {number}", None)
+        body = json.loads(response.body) if isinstance(response.body, bytes) else {}
+        if "deliveries" not in body:
+            raise _error(404, body.get("reply") or f"no message {number!r}")
         return web.json_response(body)
 
     async def edit_message(self, request: web.Request) -> web.Response:
@@ -376,7 +391,7 @@ class WebAdapter:
         cid, channel = self._channel(request)
         row = self._message_row(request, cid)
         with self.db.atomic():
-            self.db.execute("update web_messages set deleted = 1 where id = ?", [row["id"]])
+            self.db.execute(_FORGET, [row["id"]])
         await self._emit(MessageDeleted(channel.ref, str(row["id"])))
         return web.json_response({"id": row["id"]})
 
@@ -399,6 +414,13 @@ class WebAdapter:
     async def _emit(self, event: Any) -> None:
         if self._sink is not None:
             await self._sink(event)
+
+
+# A deleted message keeps its row (threads and ids still point at it) but not its content.
+_FORGET = (
+    "update web_messages set deleted = 1, text = '', segments = '[]', original_text = '', "
+    "original_segments = null, footer = '' where id = ?"
+)
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

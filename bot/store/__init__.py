@@ -27,7 +27,9 @@ from bot.errors import StoreError
 from bot.events import ChannelRef
 from bot.model import Channel, Copy, Network, StoredMessage
 from bot.richtext import RichText, from_json, to_json, to_plain
+from bot.store import privacy
 from bot.store.migrations import migrations
+from bot.store.privacy import Removed
 
 SEND, EDIT, DELETE = "send", "edit", "delete"
 PENDING, SENDING, DONE, PARKED, CANCELLED = "pending", "sending", "done", "parked", "cancelled"
@@ -430,6 +432,85 @@ class Store:
         with self.transaction():
             cur = self.db.execute("delete from glossary where network = ? and term = ?", [network, term])
         return cur.rowcount > 0
+
+    # ------------------------------------------------------------ delivery status
+
+    def deliveries_of(self, message_id: int) -> list[tuple[ChannelRef, list[OutboxRow]]]:
+        """Each copy's channel with its outbox rows, oldest first: what ``/agora status <id>`` reads."""
+        out: dict[int, tuple[ChannelRef, list[OutboxRow]]] = {}
+        rows = self.db.query(
+            "select c.id as cid, c.channel as cchannel, o.* from copies c left join outbox o on o.copy_id = c.id "
+            "where c.message_id = ? order by c.id, o.id",
+            [message_id],
+        )
+        for row in rows:
+            entry = out.setdefault(row["cid"], (ChannelRef.parse(row["cchannel"]), []))
+            if row["id"] is not None:
+                entry[1].append(_outbox(row))
+        return list(out.values())
+
+    def retry_parked(self, message_id: int) -> list[ChannelRef]:
+        """Put a message's parked deliveries back in line; the channels to wake."""
+        with self.transaction():
+            rows = list(
+                self.db.query(
+                    "select o.id, o.channel from outbox o join copies c on c.id = o.copy_id "
+                    "where c.message_id = ? and o.state = ?",
+                    [message_id, PARKED],
+                )
+            )
+            for row in rows:
+                self.db.execute(
+                    "update outbox set state = ?, attempts = 0, next_at = 0, done_at = null where id = ?",
+                    [PENDING, row["id"]],
+                )
+        return sorted({ChannelRef.parse(r["channel"]) for r in rows})
+
+    def add_notice(self, channel: Channel, text: RichText) -> int:
+        """Queue a post of Agora's own (a digest, a delivery notice) into one channel; the message id."""
+        with self.transaction():
+            msg_id = self.add_message(
+                network=channel.network,
+                channel=channel.ref,
+                platform_id=None,
+                root_id=None,
+                kind="notice",
+                author_id="agora",
+                author_name="Agora",
+                author_avatar=None,
+                city=channel.city,
+                country=channel.country,
+                text=text,
+                lang=channel.lang,
+                topics=(),
+            )
+            copy_id = self.add_copy(msg_id, channel.ref, channel.lang)
+            self.enqueue(channel.ref, copy_id, SEND)
+        return msg_id
+
+    # ------------------------------------------------------------ retention and erasure
+
+    def purge_before(self, cutoff: float) -> Removed:
+        """Forget message content older than ``cutoff`` (see :mod:`bot.store.privacy`)."""
+        return privacy.purge_before(self.db, cutoff)
+
+    def messages_by_author(self, platform: str, space: str, user: str) -> list[int]:
+        return privacy.messages_by_author(self.db, platform, space, user)
+
+    def erase_messages(self, ids: Sequence[int]) -> Removed:
+        return privacy.erase_messages(self.db, ids)
+
+    def queue_copy_deletes(self, message_ids: Sequence[int]) -> list[ChannelRef]:
+        """Delete every posted copy of these messages on the platforms; the channels to wake."""
+        channels: set[ChannelRef] = set()
+        with self.transaction():
+            for message_id in message_ids:
+                for copy in self.copies_of(message_id):
+                    if copy.platform_ids:
+                        self.enqueue(copy.channel, copy.id, DELETE)
+                        channels.add(copy.channel)
+                self.delete_message(message_id)
+        return sorted(channels)
 
 
 def new_join_code() -> str:
