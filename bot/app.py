@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from bot.commands import COMMANDS
@@ -30,6 +32,7 @@ from bot.events import (
     TranslateRequest,
     sanitised,
 )
+from bot.files import MB, Files, LocalBlobStore
 from bot.handlers import Commands
 from bot.i18n import Catalog, default_catalog
 from bot.model import Channel
@@ -55,6 +58,15 @@ def load_translator(config: Config, store: Store) -> Translator:
     factory = load_plugin("agora.translators", "default")
     translator: Translator = factory(config.translation, store)
     return translator
+
+
+def files_dir(config: Config) -> Path:
+    """Where relayed files live: ``[agora] files_dir``, else ``files`` beside the database."""
+    if config.files_dir is not None:
+        return config.files_dir
+    if str(config.database) == ":memory:":
+        return Path(tempfile.mkdtemp(prefix="agora-files-"))
+    return config.database.parent / "files"
 
 
 def markup_parser(platform: str) -> Callable[[str], RichText]:
@@ -88,12 +100,14 @@ class Agora:
         self.tagger = tagger or default_tagger()
         self.sync_config()
         self.translator = translator or load_translator(config, self.store)
-        self.composer = Composer(self.store, self.translator, self.tagger, self.catalog)
         self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else {}
+        self.blobs = LocalBlobStore(files_dir(config))
+        self.files = Files(self.store, self.blobs, self.adapters, config.max_file_mb * MB)
+        self.composer = Composer(self.store, self.translator, self.tagger, self.catalog, self.files)
         self.outbox = Outbox(self.store, self.adapters, self.composer, config.outbox, clock)
         self.deliveries = Deliveries(self.store, self.catalog, self.outbox.wake)
         self.outbox.on_parked = self.deliveries.on_parked
-        self.relay = Relay(self.store, self.translator, self.tagger, self.outbox.wake, config)
+        self.relay = Relay(self.store, self.translator, self.tagger, self.outbox.wake, config, self.files.fetch_soon)
         self.reports = Reports(self.store, self.tagger, self.catalog, clock)
         self.search = Search(self.store, self.tagger, self.translator, self.catalog)
         self.digests = Digests(self.store, self.reports, self.outbox.wake, config, clock)
@@ -128,6 +142,7 @@ class Agora:
             environ=environ,
             max_message_length=self.config.max_message_length,
             relay_bots=self.config.relay_bots,
+            files=self.blobs,
         )
 
     def parse_markup(self, platform: str, text: str) -> RichText:
@@ -156,10 +171,11 @@ class Agora:
         for name, adapter in self.adapters.items():
             log.info("starting adapter %s", name)
             await adapter.start(self.handle)
+        self.files.start()
         self.outbox.start()
         self._tasks.append(asyncio.create_task(self.digests.run(), name="digests"))
         if self.config.retention_days:
-            retention = Retention(self.store, self.config.retention_days, self.store.now)
+            retention = Retention(self.store, self.config.retention_days, self.store.now, self.files)
             self._tasks.append(asyncio.create_task(retention.run(), name="retention"))
         self.started = True
         log.info("Agora started: adapters %s, translation %s", ", ".join(self.adapters) or "none", self.translator.name)

@@ -299,20 +299,27 @@ def erase(config_path: str | None, author: str, copies: bool, dry_run: bool) -> 
     working. With --copies the deletions of their relayed copies are queued; a
     running `agora run` (or the next start) sends them.
     """
+    from bot.app import files_dir
+    from bot.files import Files, LocalBlobStore
     from bot.retention import erase_author
     from bot.store import Store, open_database
 
     config = config_or_exit(config_path)
     try:
         db = open_database(config.database)
-        result = erase_author(Store(db), author, copies=copies, dry_run=dry_run)
+        store = Store(db)
+        files = Files(store, LocalBlobStore(files_dir(config)), {})
+        result = erase_author(store, author, copies=copies, dry_run=dry_run, files=files)
     except AgoraError as exc:
         raise click.ClickException(str(exc)) from None
     removed = result.removed
     verb = "would erase" if dry_run else "erased"
     click.echo(f"{verb} {removed.messages} messages by {author}")
     if not dry_run:
-        click.echo(f"removed {removed.translations} stored translations, {removed.cached_pieces} cached pieces")
+        click.echo(
+            f"removed {removed.translations} stored translations, {removed.cached_pieces} cached pieces, "
+            f"{removed.files} files"
+        )
         if copies:
             click.echo(f"queued the deletion of {result.copies_queued} relayed copies")
     if removed.message_ids:

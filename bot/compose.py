@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.errors import TranslationError
-from bot.events import Author, CopyMeta, OutgoingMessage
+from bot.events import Author, CopyMeta, OutgoingFile, OutgoingMessage
+from bot.files import Files, human_size
 from bot.i18n import Catalog
 from bot.model import Copy, StoredMessage
 from bot.ports import GlossaryTerm, Translator
-from bot.richtext import RichText, neutralise, plain, split, to_plain
-from bot.store import MessageTranslation, Store
+from bot.richtext import LineBreak, RichText, Text, neutralise, plain, split, to_plain
+from bot.store import ERASED, FETCHED, TOO_LARGE, MessageTranslation, Store
 from bot.topics import Tagger
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,17 @@ class Target:
 
     max_text: int
     render: Callable[[RichText], str]
+    upload_limit: int = 0  # bytes; 0: files are announced, not uploaded
 
 
 class Composer:
     """Builds attributed, translated, neutralised and split posts for a copy."""
 
-    def __init__(self, store: Store, translator: Translator, tagger: Tagger, catalog: Catalog) -> None:
+    def __init__(
+        self, store: Store, translator: Translator, tagger: Tagger, catalog: Catalog, files: Files | None = None
+    ) -> None:
         self.store = store
+        self.files = files
         self.translator = translator
         self.tagger = tagger
         self.catalog = catalog
@@ -80,13 +85,16 @@ class Composer:
         if msg is None or msg.deleted:
             return None
         tr = await self.translation(msg, copy.lang)
+        uploads, notes = await self.attachments(msg, copy.lang, target)
         text = neutralise(tr.text)
+        for note in notes:  # after translation: file names are never translated
+            text = (*text, LineBreak(), Text(note)) if text else (Text(note),)
         notice = msg.kind == "notice"  # the bot's own posts (digests) carry no footer
         footer = () if notice else self.footer(msg, copy.lang, tr)
         thread_id = self.thread_in(msg, copy)
         # The footer goes on its own line; adapters may mark it up (Discord: "\n-# "), so keep 8 spare.
         budget = max(64, target.max_text - len(target.render(footer)) - 8)
-        parts = split(text, budget, measure=lambda r: len(target.render(r))) or [plain("…")]
+        parts = split(text, budget, measure=lambda r: len(target.render(r))) or [plain("📎" if uploads else "…")]
         author = Author(
             msg.author_id, msg.author_name if notice else f"{msg.author_name} ({msg.city})", msg.author_avatar
         )
@@ -115,9 +123,37 @@ class Composer:
                 thread_title=title,
                 footer=footer if i == last else (),
                 meta=meta,
+                files=uploads if i == 0 else (),
             )
             for i, part in enumerate(parts)
         ]
+
+    async def attachments(
+        self, msg: StoredMessage, lang: str, target: Target
+    ) -> tuple[tuple[OutgoingFile, ...], list[str]]:
+        """The files a copy uploads, and a line for each one it cannot carry (never silently dropped)."""
+        if self.files is None:
+            return (), []
+        uploads: list[OutgoingFile] = []
+        notes: list[str] = []
+        for f in await self.files.ready(msg.id):
+            size = human_size(f.size)
+            path = self.files.blobs.path(f.key) if f.key else None
+            if f.state == ERASED:
+                continue
+            if f.state == FETCHED and path is not None and f.size is not None and 0 < f.size <= target.upload_limit:
+                uploads.append(OutgoingFile(f.key or "", f.name, f.size, f.mime, str(path)))
+                continue
+            if f.state == FETCHED and path is not None and target.upload_limit:
+                key, limit = "file.too_large_here", human_size(target.upload_limit)
+            elif f.state == FETCHED and path is not None:
+                key, limit = "file.no_upload_here", ""
+            elif f.state == TOO_LARGE:
+                key, limit = "file.too_large", f.error or ""
+            else:
+                key, limit = "file.not_fetched", f.error or ""
+            notes.append(self.catalog.t(key, lang, name=f.name, size=size, city=msg.city, limit=limit))
+        return tuple(uploads), notes
 
     def thread_in(self, msg: StoredMessage, copy: Copy) -> str | None:
         """Where a reply goes in the copy's channel: the thread of its question there."""

@@ -70,10 +70,24 @@ class Config:
     outbox: OutboxConfig = OutboxConfig()
     path: Path | None = None
     retention_days: int = 0  # 0 keeps everything
+    files_dir: Path | None = None  # None: "files" beside the database
+    max_file_mb: int = 100
 
     def enabled_adapters(self) -> list[str]:
         """Adapter names whose table says ``enabled = true`` (the default)."""
         return [name for name, table in self.adapters.items() if table.get("enabled", True)]
+
+
+AGORA_KEYS = {
+    "database",
+    "default_lang",
+    "relay_bots",
+    "max_message_length",
+    "digest",
+    "retention_days",
+    "files_dir",
+    "max_file_mb",
+}
 
 
 def find_config(path: str | Path | None, environ: Mapping[str, str] = os.environ) -> Path:
@@ -101,7 +115,7 @@ def parse_config(
     """Validate a parsed TOML document (split out so tests need no files)."""
     _only(raw, "", {"agora", "adapters", "translation", "networks", "outbox"})
     agora = _table(raw, "agora")
-    _only(agora, "agora.", {"database", "default_lang", "relay_bots", "max_message_length", "digest", "retention_days"})
+    _only(agora, "agora.", AGORA_KEYS)
     database = Path(environ.get("AGORA_DB") or _get(agora, "agora.database", str, "agora.db"))
     if not database.is_absolute() and str(database) != ":memory:":
         database = base / database
@@ -121,6 +135,12 @@ def parse_config(
     retention_days = _get(agora, "agora.retention_days", int, 0)
     if retention_days < 0:
         raise ConfigError("agora.retention_days: must be 0 (keep everything) or a number of days")
+
+    files_raw = _get(agora, "agora.files_dir", str, "")
+    files_dir = None if not files_raw else Path(files_raw) if Path(files_raw).is_absolute() else base / files_raw
+    max_file_mb = _get(agora, "agora.max_file_mb", int, 100)
+    if not 1 <= max_file_mb <= 4096:
+        raise ConfigError("agora.max_file_mb: must be a number of megabytes from 1 to 4096")
 
     adapters = _table(raw, "adapters")
     for name, table in adapters.items():
@@ -150,6 +170,8 @@ def parse_config(
         outbox=outbox,
         path=path,
         retention_days=retention_days,
+        files_dir=files_dir,
+        max_file_mb=max_file_mb,
     )
 
 

@@ -58,10 +58,19 @@ class Author:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file shared with a message; relayed as a link with its name."""
+    """A file shared with a message.
+
+    The core fetches it once through the source adapter (``FileTransfer.fetch``,
+    with the platform's credentials, before a signed link expires), stores it, and
+    uploads it with every copy. ``size`` and ``mime`` are what the platform says,
+    when it says; ``id`` is the platform's own file id.
+    """
 
     name: str
     url: str
+    size: int | None = None
+    mime: str | None = None
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +204,19 @@ class OutgoingMessage:
     meta: CopyMeta | None = None
     image: bytes | None = None
     image_name: str | None = None
+    files: tuple[OutgoingFile, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A stored file to upload with a post. ``path`` is a local file the adapter streams
+    from, so a 20 MB file is never held in memory once per channel."""
+
+    key: str  # sha256 of the content: the same file is stored once
+    name: str
+    size: int
+    mime: str
+    path: str
 
 
 def sanitised(event: Event) -> Event:
@@ -205,7 +227,12 @@ def sanitised(event: Event) -> Event:
     """
     match event:
         case IncomingMessage():
-            return replace(event, text=clean(event.text), author=_clean_author(event.author))
+            return replace(
+                event,
+                text=clean(event.text),
+                author=_clean_author(event.author),
+                attachments=tuple(replace(a, name=_file_name(a.name)) for a in event.attachments),
+            )
         case MessageEdited():
             return replace(event, text=clean(event.text))
         case CommandInvoked():
@@ -213,6 +240,12 @@ def sanitised(event: Event) -> Event:
         case TranslateRequest():
             return replace(event, text=clean(event.text), author=_clean_author(event.author))
     return event
+
+
+def _file_name(name: str) -> str:
+    """A file name safe to show and to send as an upload's name: no path, no control characters."""
+    base = clean_text(name).replace("\\", "/").rsplit("/", 1)[-1].strip().strip(".")
+    return base[:200] or "file"
 
 
 def _clean_author(author: Author) -> Author:

@@ -27,7 +27,7 @@ from bot.compose import Composer, Target
 from bot.config import OutboxConfig
 from bot.errors import DeliveryError
 from bot.events import ChannelRef, MessageRef
-from bot.ports import Adapter
+from bot.ports import Adapter, FileTransfer
 from bot.store import CANCELLED, DELETE, DONE, EDIT, PARKED, PENDING, SEND, SENDING, OutboxRow, Store
 
 log = logging.getLogger(__name__)
@@ -173,14 +173,15 @@ class Outbox:
         log.info("retrying %s to %s in %.1fs (attempt %d): %s", row.op, row.channel, delay, attempts, exc.reason)
         self.store.set_delivery(row.id, PENDING, error=exc.reason, next_at=self.clock() + delay, attempts=attempts)
 
-    def _target(self, adapter: Adapter) -> Target:
-        return Target(adapter.max_text, adapter.render)
+    def _target(self, adapter: Adapter, channel: ChannelRef) -> Target:
+        limit = adapter.upload_limit(channel) if isinstance(adapter, FileTransfer) else 0
+        return Target(adapter.max_text, adapter.render, limit)
 
     async def _send(self, row: OutboxRow, adapter: Adapter) -> str:
         copy = self.store.copy(row.copy_id)
         if copy is None:
             return CANCELLED
-        posts = await self.composer.posts(copy, self._target(adapter))
+        posts = await self.composer.posts(copy, self._target(adapter, row.channel))
         if posts is None:
             return CANCELLED
         uncertain = row.state == SENDING or row.attempts > 0
@@ -210,7 +211,7 @@ class Outbox:
         copy = self.store.copy(row.copy_id)
         if copy is None or not copy.platform_ids:
             return CANCELLED  # never posted: the pending send will carry the new text
-        posts = await self.composer.posts(copy, self._target(adapter))
+        posts = await self.composer.posts(copy, self._target(adapter, row.channel))
         if posts is None:
             return CANCELLED
         for part, post in enumerate(posts):

@@ -7,15 +7,16 @@ themselves under the entry-point groups ``agora.adapters`` and
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import sqlite_utils
 
 from bot.errors import ConfigError
-from bot.events import Event, MessageRef, OutgoingMessage
+from bot.events import Attachment, ChannelRef, Event, MessageRef, OutgoingMessage
 from bot.model import Channel
 from bot.richtext import RichText
 
@@ -62,6 +63,39 @@ class Adapter(Protocol):
     def checks(self) -> list[Check]: ...
 
 
+class BlobStore(Protocol):
+    """Where relayed files live, by the sha256 of their content (each stored once).
+
+    Narrow on purpose: the local directory beside the database is the default, and
+    replicas can put an S3-compatible object store behind the same four methods
+    (``path`` then returns a local cached copy).
+    """
+
+    def put(self, data: bytes) -> str: ...
+
+    def path(self, key: str) -> Path | None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def keys(self) -> Iterator[str]: ...
+
+
+@runtime_checkable
+class FileTransfer(Protocol):
+    """What an adapter adds to move files between cities.
+
+    ``fetch`` downloads a file the platform announced, with the platform's
+    credentials (Slack's ``url_private`` needs the bot token; a Discord CDN link
+    expires), raising :class:`bot.errors.DeliveryError`. ``upload_limit`` is the
+    largest file the adapter will upload into ``channel`` (bytes; 0: it cannot),
+    and ``send`` uploads ``OutgoingMessage.files`` with the post.
+    """
+
+    async def fetch(self, attachment: Attachment, channel: ChannelRef) -> bytes: ...
+
+    def upload_limit(self, channel: ChannelRef) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AdapterContext:
     """What the core lends an adapter: its own tables in the database, the linked
@@ -75,6 +109,7 @@ class AdapterContext:
     environ: Mapping[str, str]
     max_message_length: int = 12000
     relay_bots: bool = False
+    files: BlobStore | None = None  # adapters that serve files themselves (web) read them here
 
 
 AdapterFactory = Callable[[Mapping[str, Any], AdapterContext], Adapter]

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 from bot.config import Config
 from bot.errors import CommandError
-from bot.events import Author, ChannelRef, IncomingMessage, MessageDeleted, MessageEdited
+from bot.events import Attachment, Author, ChannelRef, IncomingMessage, MessageDeleted, MessageEdited
 from bot.model import Channel, StoredMessage
 from bot.ports import Translator
-from bot.richtext import LineBreak, Link, RichText, Segment, Text, is_blank, normalise, to_plain
+from bot.richtext import RichText, is_blank, to_plain
 from bot.store import DELETE, EDIT, SEND, Store
 from bot.topics import Tagger
 
@@ -34,8 +34,10 @@ class Relay:
         tagger: Tagger,
         wake: Callable[[ChannelRef], None],
         config: Config,
+        fetch_files: Callable[[int], None] = lambda _message_id: None,
     ) -> None:
         self.store = store
+        self.fetch_files = fetch_files
         self.translator = translator
         self.tagger = tagger
         self.wake = wake
@@ -70,8 +72,8 @@ class Relay:
             return  # our own copy coming back: never relay it
         if ev.author.is_bot and not self.config.relay_bots:
             return
-        text = with_attachments(ev)
-        if is_blank(text):
+        text = ev.text
+        if is_blank(text) and not ev.attachments:
             return
         length = len(to_plain(text))
         if length > self.config.max_message_length:
@@ -82,7 +84,9 @@ class Relay:
         if root is not None:
             self._store_reply(channel, ev, text, root, key)
         elif channel.mode == "mirror":  # a top-level post, or a reply in a thread Agora does not relay
-            self._store_root(channel, ev.author, text, platform_id=ev.id, kind="mirror", key=key)
+            self._store_root(
+                channel, ev.author, text, platform_id=ev.id, kind="mirror", key=key, attachments=ev.attachments
+            )
 
     def root_of(self, channel: ChannelRef, platform_id: str) -> StoredMessage | None:
         """The question a thread in ``channel`` belongs to, through a copy or the original."""
@@ -95,14 +99,26 @@ class Relay:
         return msg
 
     def _store_root(
-        self, channel: Channel, author: Author, text: RichText, *, platform_id: str | None, kind: str, key: str | None
+        self,
+        channel: Channel,
+        author: Author,
+        text: RichText,
+        *,
+        platform_id: str | None,
+        kind: str,
+        key: str | None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> tuple[int, list[Channel]]:
-        return self._store(channel, author, text, platform_id=platform_id, root=None, kind=kind, key=key)
+        return self._store(
+            channel, author, text, platform_id=platform_id, root=None, kind=kind, key=key, attachments=attachments
+        )
 
     def _store_reply(
         self, channel: Channel, ev: IncomingMessage, text: RichText, root: StoredMessage, key: str
     ) -> None:
-        self._store(channel, ev.author, text, platform_id=ev.id, root=root, kind="reply", key=key)
+        self._store(
+            channel, ev.author, text, platform_id=ev.id, root=root, kind="reply", key=key, attachments=ev.attachments
+        )
 
     def _targets(
         self, channel: Channel, topics: tuple[str, ...], root: StoredMessage | None, asked: bool
@@ -130,6 +146,7 @@ class Relay:
         root: StoredMessage | None,
         kind: str,
         key: str | None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> tuple[int, list[Channel]]:
         """Commit the message, its copies and their outbox rows together, then wake the workers."""
         plain_text = to_plain(text)
@@ -156,9 +173,12 @@ class Relay:
                 lang=lang,
                 topics=topics,
             )
+            self.store.add_files(msg_id, attachments)
             for target in targets:
                 copy_id = self.store.add_copy(msg_id, target.ref, target.lang)
                 self.store.enqueue(target.ref, copy_id, SEND)
+        if attachments:
+            self.fetch_files(msg_id)
         for target in targets:
             self.wake(target.ref)
         return msg_id, targets
@@ -218,15 +238,3 @@ class Relay:
 def follows(channel: Channel, topics: tuple[str, ...]) -> bool:
     """Subscribed channels get questions on their topics, and every untagged question."""
     return not channel.subscriptions or not topics or bool(set(channel.subscriptions) & set(topics))
-
-
-def with_attachments(ev: IncomingMessage) -> RichText:
-    """Files travel as links with their names (platform CDN links expire; the name stays)."""
-    if not ev.attachments:
-        return ev.text
-    out: list[Segment] = list(ev.text)
-    for att in ev.attachments:
-        if out:
-            out.append(LineBreak())
-        out.extend([Text("📎 "), Link(att.url, att.name)])
-    return normalise(out)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from bot.errors import ConfigError
 from bot.events import ChannelRef
+from bot.files import Files
 from bot.store import Store
 from bot.store.privacy import Removed
 
@@ -28,13 +29,18 @@ DAY = 86400.0
 class Retention:
     """The hourly purge behind ``retention_days``."""
 
-    def __init__(self, store: Store, days: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, days: int, clock: Callable[[], float] = time.time, files: Files | None = None
+    ) -> None:
         self.store = store
         self.days = days
         self.clock = clock
+        self.files = files
 
     def run_once(self) -> Removed:
         removed = self.store.purge_before(self.clock() - self.days * DAY)
+        if self.files is not None and removed.files:
+            self.files.forget_unreferenced()
         if removed.messages or removed.deliveries or removed.cached_pieces:
             log.info(
                 "retention (%d days): forgot %d messages, %d translations, %d cached pieces, %d deliveries",
@@ -72,8 +78,10 @@ def parse_author(text: str) -> ChannelRef:
         raise ConfigError(f"--author: {exc} (expected platform:space/user, e.g. slack:T0123/U0456)") from None
 
 
-def erase_author(store: Store, author: str, *, copies: bool, dry_run: bool = False) -> Erasure:
-    """Remove one person's data; with ``copies``, also queue deletes of their relayed copies."""
+def erase_author(
+    store: Store, author: str, *, copies: bool, dry_run: bool = False, files: Files | None = None
+) -> Erasure:
+    """Remove one person's data (stored files included); with ``copies``, also queue deletes of their copies."""
     ref = parse_author(author)
     ids = store.messages_by_author(ref.platform, ref.space, ref.channel)
     if dry_run:
@@ -83,4 +91,7 @@ def erase_author(store: Store, author: str, *, copies: bool, dry_run: bool = Fal
         before = sum(len(c.platform_ids) > 0 for i in ids for c in store.copies_of(i))
         store.queue_copy_deletes(ids)
         queued = before
-    return Erasure(store.erase_messages(ids), queued)
+    removed = store.erase_messages(ids)
+    if files is not None and removed.files:
+        files.forget_unreferenced()
+    return Erasure(removed, queued)

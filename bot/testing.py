@@ -12,9 +12,10 @@ import itertools
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.errors import DeliveryError
-from bot.events import ChannelRef, Event, MessageRef, OutgoingMessage
+from bot.events import Attachment, ChannelRef, Event, MessageRef, OutgoingMessage
 from bot.ports import Check, EventSink
 from bot.richtext import RichText, to_plain
 
@@ -26,6 +27,7 @@ class Post:
     text: str
     deleted: bool = False
     edits: list[str] = field(default_factory=list)
+    uploads: list[tuple[str, bytes]] = field(default_factory=list)  # (name, content) as uploaded
 
 
 class CollectingAdapter:
@@ -43,6 +45,9 @@ class CollectingAdapter:
         self.calls: list[tuple[str, ChannelRef, float]] = []
         self.failures: dict[ChannelRef, list[DeliveryError]] = defaultdict(list)
         self._ids = itertools.count(1000)
+        self.hosted: dict[str, bytes] = {}  # url -> content: the files this "platform" lets the bot fetch
+        self.max_upload = 8 * 1024 * 1024
+        self.fetches: list[str] = []
 
     # test helpers -------------------------------------------------------
     async def emit(self, event: Event) -> None:
@@ -73,7 +78,8 @@ class CollectingAdapter:
     async def send(self, msg: OutgoingMessage) -> MessageRef:
         self._maybe_fail(msg.channel, "send")
         pid = str(next(self._ids))
-        post = Post(pid, msg, to_plain(msg.text))
+        uploads = [(f.name, Path(f.path).read_bytes()) for f in msg.files]
+        post = Post(pid, msg, to_plain(msg.text), uploads=uploads)
         self.posts[msg.channel].append(post)
         self.by_id[pid] = post
         return MessageRef(msg.channel, pid, msg.thread_id or pid)
@@ -94,6 +100,15 @@ class CollectingAdapter:
             if post.msg.nonce == msg.nonce:
                 return MessageRef(msg.channel, post.id, post.msg.thread_id or post.id)
         return None
+
+    async def fetch(self, attachment: Attachment, channel: ChannelRef) -> bytes:
+        self.fetches.append(attachment.url)
+        if attachment.url not in self.hosted:
+            raise DeliveryError(f"HTTP 404 for {attachment.name}", retriable=False)
+        return self.hosted[attachment.url]
+
+    def upload_limit(self, channel: ChannelRef) -> int:
+        return self.max_upload
 
     def checks(self) -> list[Check]:
         return [Check("fake adapter", True)]

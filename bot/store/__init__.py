@@ -24,7 +24,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.errors import StoreError
-from bot.events import ChannelRef
+from bot.events import Attachment, ChannelRef
 from bot.model import Channel, Copy, Network, StoredMessage
 from bot.richtext import RichText, from_json, to_json, to_plain
 from bot.store import privacy
@@ -33,6 +33,7 @@ from bot.store.privacy import Removed
 
 SEND, EDIT, DELETE = "send", "edit", "delete"
 PENDING, SENDING, DONE, PARKED, CANCELLED = "pending", "sending", "done", "parked", "cancelled"
+FILE_PENDING, FETCHED, TOO_LARGE, FILE_FAILED, ERASED = "pending", "stored", "too_large", "failed", "erased"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,23 @@ class OutboxRow:
     attempts: int
     next_at: float
     last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file shared with a message: where it came from and whether Agora holds its bytes."""
+
+    id: int
+    message_id: int
+    position: int
+    name: str
+    size: int | None
+    mime: str
+    source_url: str
+    platform_file_id: str | None
+    key: str | None
+    state: str
+    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,6 +505,66 @@ class Store:
             copy_id = self.add_copy(msg_id, channel.ref, channel.lang)
             self.enqueue(channel.ref, copy_id, SEND)
         return msg_id
+
+    # ------------------------------------------------------------ files
+
+    def add_files(self, message_id: int, attachments: Sequence[Attachment]) -> None:
+        for position, att in enumerate(attachments):
+            self.db.conn.execute(
+                "insert into files (message_id, position, name, size, mime, source_url, platform_file_id, state, "
+                "created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    message_id,
+                    position,
+                    att.name,
+                    att.size,
+                    att.mime or "application/octet-stream",
+                    att.url,
+                    att.id,
+                    FILE_PENDING,
+                    self.now(),
+                ],
+            )
+
+    def files_of(self, message_id: int) -> list[StoredFile]:
+        rows = self.db.query("select * from files where message_id = ? order by position", [message_id])
+        return [
+            StoredFile(
+                r["id"],
+                r["message_id"],
+                r["position"],
+                r["name"],
+                r["size"],
+                r["mime"],
+                r["source_url"],
+                r["platform_file_id"],
+                r["key"],
+                r["state"],
+                r["error"],
+            )
+            for r in rows
+        ]
+
+    def set_file(
+        self, file_id: int, state: str, *, key: str | None = None, size: int | None = None, error: str | None = None
+    ) -> None:
+        fields: dict[str, Any] = {"state": state}
+        if key is not None:
+            fields["key"] = key
+        if size is not None:
+            fields["size"] = size
+        if error is not None:
+            fields["error"] = error
+        with self.transaction():
+            self.db.table("files").update(file_id, fields)
+
+    def messages_with_pending_files(self) -> list[int]:
+        rows = self.db.query("select distinct message_id from files where state = ? order by 1", [FILE_PENDING])
+        return [r["message_id"] for r in rows]
+
+    def file_keys(self) -> set[str]:
+        """Every stored file some message still points at."""
+        return {r["key"] for r in self.db.query("select distinct key from files where key is not null")}
 
     # ------------------------------------------------------------ retention and erasure
 

@@ -114,3 +114,28 @@ def m001_core(db: Database) -> None:
 def m002_search(db: Database) -> None:
     db.table("messages").enable_fts(["plain"], create_triggers=True, tokenize=FTS_TOKENIZE)
     db.table("message_translations").enable_fts(["plain"], create_triggers=True, tokenize=FTS_TOKENIZE)
+
+
+@migrations()
+def m003_files(db: Database) -> None:
+    db.table("files").create(
+        {
+            "id": int,
+            "message_id": int,
+            "position": int,
+            "name": str,
+            "size": int,
+            "mime": str,
+            "source_url": str,
+            "platform_file_id": str,
+            "key": str,
+            "state": str,
+            "error": str,
+            "created_at": float,
+        },
+        pk="id",
+        foreign_keys=[("message_id", "messages", "id")],
+    )
+    db.table("files").create_index(["message_id", "position"], unique=True)
+    db.table("files").create_index(["state"])
+    db.table("files").create_index(["key"])

@@ -35,6 +35,7 @@ class Removed:
     cached_pieces: int = 0
     deliveries: int = 0
     events: int = 0
+    files: int = 0
     message_ids: tuple[int, ...] = ()
 
     def __add__(self, other: Removed) -> Removed:
@@ -44,6 +45,7 @@ class Removed:
             self.cached_pieces + other.cached_pieces,
             self.deliveries + other.deliveries,
             self.events + other.events,
+            self.files + other.files,
             self.message_ids + other.message_ids,
         )
 
@@ -86,6 +88,7 @@ def _forget_messages(db: Database, ids: list[int]) -> Removed:
         return Removed()
     pieces: set[str] = set()
     translations = 0
+    files = 0
     with db.atomic():
         for chunk in _chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
@@ -96,6 +99,11 @@ def _forget_messages(db: Database, ids: list[int]) -> Removed:
             translations += db.execute(
                 f"delete from message_translations where message_id in ({marks})", chunk
             ).rowcount
+            files += db.execute(
+                f"update files set key = null, source_url = '', name = '', state = 'erased' "
+                f"where message_id in ({marks}) and state != 'erased'",
+                chunk,
+            ).rowcount
             # The FTS triggers follow these updates, so search forgets the text too.
             db.execute(
                 f"update messages set text = '[]', plain = '', author_name = ?, author_avatar = null "
@@ -103,7 +111,9 @@ def _forget_messages(db: Database, ids: list[int]) -> Removed:
                 [ERASED_NAME, *chunk],
             )
         cached = _forget_cached_pieces(db, pieces)
-    return Removed(messages=len(ids), translations=translations, cached_pieces=cached, message_ids=tuple(ids))
+    return Removed(
+        messages=len(ids), translations=translations, cached_pieces=cached, files=files, message_ids=tuple(ids)
+    )
 
 
 def _forget_cached_pieces(db: Database, pieces: set[str]) -> int:
