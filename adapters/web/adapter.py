@@ -14,14 +14,15 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from importlib.resources import files
+from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
-from adapters.web import markup
+from adapters.web import files, markup
 from bot.errors import ConfigError, DeliveryError
 from bot.events import (
+    Attachment,
     Author,
     ChannelRef,
     CommandInvoked,
@@ -55,6 +56,10 @@ class WebAdapter:
         self.port = port
         self.pace = float(config.get("pace", 0.0))
         self.max_text = int(config.get("max_text", 4000))
+        max_file_mb = config.get("max_file_mb", 25)
+        if not isinstance(max_file_mb, int) or isinstance(max_file_mb, bool) or not 0 <= max_file_mb <= 100:
+            raise ConfigError("adapters.web.max_file_mb: must be a whole number of megabytes from 0 to 100")
+        self.max_upload = max_file_mb * 1024 * 1024
         if self.max_text < 200:
             raise ConfigError("adapters.web.max_text: must be at least 200")
         self.context = context
@@ -68,6 +73,8 @@ class WebAdapter:
 
     def _ensure_table(self) -> None:
         if "web_messages" in self.db.table_names():
+            if "files" not in self.db.table("web_messages").columns_dict:
+                self.db.table("web_messages").add_column("files", str)
             return
         self.db.table("web_messages").create(
             {
@@ -93,6 +100,7 @@ class WebAdapter:
                 "deleted": int,
                 "edited_at": float,
                 "created_at": float,
+                "files": str,
             },
             pk="id",
         )
@@ -120,7 +128,8 @@ class WebAdapter:
 
     async def start(self, sink: EventSink) -> None:
         self._sink = sink
-        app = web.Application(client_max_size=1024 * 1024)
+        # Files arrive base64 in JSON: 4/3 of their size, plus the message.
+        app = web.Application(client_max_size=1024 * 1024 + self.max_upload * 4 // 3)
         app.add_routes(
             [
                 web.get("/", self.page),
@@ -132,6 +141,7 @@ class WebAdapter:
                 web.patch("/api/channels/{cid}/messages/{mid}", self.edit_message),
                 web.delete("/api/channels/{cid}/messages/{mid}", self.delete_message),
                 web.get("/api/channels/{cid}/deliveries/{message_id}", self.deliveries),
+                web.get("/files/{key}/{name}", self.file),
             ]
         )
         self._runner = web.AppRunner(app, access_log=None)
@@ -181,6 +191,7 @@ class WebAdapter:
                     "translated": int(meta.translated) if meta else 1,
                     "deleted": 0,
                     "created_at": time.time(),
+                    "files": files.files_column(msg.files),
                 }
             )
         new_id = str(table.last_rowid)
@@ -217,6 +228,18 @@ class WebAdapter:
         with self.db.atomic():
             self.db.execute(_FORGET, [int(ref.id)])
 
+    async def fetch(self, attachment: Attachment, channel: ChannelRef) -> bytes:
+        data = files.read_blob(self.context.files, attachment)
+        if data is None:
+            raise DeliveryError(f"{attachment.name}: not a file posted on the playground", retriable=False)
+        return data
+
+    def upload_limit(self, channel: ChannelRef) -> int:
+        return self.max_upload if self.context.files is not None else 0
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        return files.serve(self.db, self.context.files, request.match_info["key"])
+
     def checks(self) -> list[Check]:
         names = [c.ref.channel for c in self.context.channels("web")]
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -234,7 +257,7 @@ class WebAdapter:
     # ------------------------------------------------------------ HTTP handlers
 
     async def page(self, request: web.Request) -> web.Response:
-        html = files("adapters.web").joinpath("static/index.html").read_text(encoding="utf-8")
+        html = resources.files("adapters.web").joinpath("static/index.html").read_text(encoding="utf-8")
         return web.Response(text=html, content_type="text/html")
 
     async def static(self, request: web.Request) -> web.Response:
@@ -243,7 +266,7 @@ class WebAdapter:
         suffix = name[name.rfind(".") :] if "." in name else ""
         if suffix not in types or "/" in name or name.startswith("."):
             raise web.HTTPNotFound()
-        resource = files("adapters.web").joinpath("static").joinpath(name)
+        resource = resources.files("adapters.web").joinpath("static").joinpath(name)
         if not resource.is_file():
             raise web.HTTPNotFound()
         return web.Response(text=resource.read_text(encoding="utf-8"), content_type=types[suffix])
@@ -300,9 +323,13 @@ class WebAdapter:
         ref = ChannelRef("web", channel.ref.space, cid)
         if text.lstrip().startswith("/"):
             return await self._command(ref, author, text.strip(), thread)
-        if not text.strip():
-            raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
         self._check_length(text, channel)
+        try:
+            attachments = files.accept_files(body.get("files"), self.context.files, self.max_upload)
+        except files.FileRefused as exc:
+            raise _error(400, str(exc)) from None
+        if not text.strip() and not attachments:
+            raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
         table = self.db.table("web_messages")
         with self.db.atomic():
             table.insert(
@@ -321,11 +348,19 @@ class WebAdapter:
                     "translated": 1,
                     "deleted": 0,
                     "created_at": time.time(),
+                    "files": files.posted_column(attachments),
                 }
             )
         mid = str(table.last_rowid)
         await self._emit(
-            IncomingMessage(ref, mid, author, markup.parse(text), thread_id=str(thread) if thread else None)
+            IncomingMessage(
+                ref,
+                mid,
+                author,
+                markup.parse(text),
+                thread_id=str(thread) if thread else None,
+                attachments=attachments,
+            )
         )
         return web.json_response({"id": int(mid)}, status=201)
 
@@ -444,6 +479,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
         "translated": bool(row["translated"]),
         "message_id": row["message_id"],
         "edited": row["edited_at"] is not None,
+        "files": files.public_files(row["files"]),
     }
 
 

@@ -330,3 +330,29 @@ def test_messages_render_as_text_and_can_be_edited_and_deleted(server: Server, b
         lambda: column(browser, "boston").find_element(By.CSS_SELECTOR, '[data-testid="empty"]').is_displayed(),
         "the empty channel",
     )
+
+
+def test_a_file_picked_in_boston_reaches_recife_as_a_download(
+    server: Server, browser: WebDriver, tmp_path: Path
+) -> None:
+    picked = tmp_path / "plan-vivienda-2026.pdf"
+    picked.write_bytes(b"%PDF-1.7 " + bytes(range(256)) * 8)
+    browser.get(server.url)
+    wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, '[data-testid^="channel-"] h2'), "the columns")
+    post(browser, "boston", "/agora mode mirror")
+    col = column(browser, "boston")
+    col.find_element(By.CSS_SELECTOR, '[data-testid="composer-files"]').send_keys(str(picked))
+    post(browser, "boston", "Our housing plan")
+
+    copy = wait_for(browser, lambda: message_starting(browser, "recife", "[pt] Our housing plan"), "the copy in Recife")
+    link = wait_for(browser, lambda: parts(copy, "file-link"), "the file link")[0]
+    assert link.text == "📎 plan-vivienda-2026.pdf (2 KB)"  # the name is never translated
+    href = link.get_attribute("href") or ""
+    assert "/files/" in href and href.endswith("/plan-vivienda-2026.pdf")
+    # The page fetches it from Agora itself, with the bytes that were picked.
+    size = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.arrayBuffer()).then(b => done(b.byteLength), e => done(String(e)));",
+        href,
+    )
+    assert size == picked.stat().st_size

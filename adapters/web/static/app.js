@@ -175,6 +175,40 @@
     }
   }
 
+  /** A message's files: images inline, every file as a download link with its size. */
+  function renderFiles(list) {
+    return el("ul", { class: "files", testid: "files", "aria-label": "Files" }, list.map((f) => {
+      const url = String(f.url || "");
+      const safe = url.startsWith("/files/");
+      const link = safe
+        ? el("a", { href: url, download: String(f.name || "file"), testid: "file-link" },
+          `📎 ${f.name} (${fileSize(f.size)})`)
+        : document.createTextNode(`📎 ${f.name}`);
+      const image = safe && f.image ? el("img", { class: "file-image", src: url, alt: String(f.name || "") }) : null;
+      return el("li", { class: "file" }, image, link);
+    }));
+  }
+
+  function fileSize(n) {
+    if (typeof n !== "number") return "?";
+    if (n >= 1048576) return `${(n / 1048576).toFixed(1)} MB`;
+    if (n >= 1024) return `${Math.floor(n / 1024)} KB`;
+    return `${n} bytes`;
+  }
+
+  /** A picked file as the API takes it: name, type and base64 content. */
+  function readFile(file) {
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => {
+        const dataUrl = String(reader.result || "");
+        resolve({ name: file.name, type: file.type || "application/octet-stream", data: dataUrl.split(",", 2)[1] || "" });
+      };
+      reader.onerror = () => reject(new Error(`Could not read ${file.name}`));
+      reader.readAsDataURL(file);
+    });
+  }
+
   /** Several replies' segments, one after the other. */
   function renderReplies(list) {
     const frag = document.createDocumentFragment();
@@ -273,6 +307,7 @@
         placeholder: `Message ${channel.city}, or /ask a question`,
       });
       this.composerError = el("p", { class: "error", testid: "composer-error", role: "alert" });
+      this.fileInput = el("input", { id: `${p}-files`, testid: "composer-files", type: "file", multiple: true });
       this.sendButton = el("button", { type: "submit", testid: "send" }, "Send");
       const form = el(
         "form",
@@ -281,12 +316,14 @@
           el("label", { for: `${p}-user` }, "Posting as"), this.userInput),
         el("div", { class: "field" },
           el("label", { for: `${p}-text` }, "Message"), this.textInput),
+        el("div", { class: "field files-field" },
+          el("label", { for: `${p}-files` }, "Files"), this.fileInput),
         el("div", { class: "row" }, this.sendButton, el("span", { class: "hint" }, "Ctrl+Enter sends")),
         this.composerError,
       );
       on(form, "submit", (ev) => {
         ev.preventDefault();
-        this.submit(this.textInput, this.composerError, this.sendButton, null);
+        this.submit(this.textInput, this.composerError, this.sendButton, null, this.fileInput);
       });
       keys(this.textInput, form, null);
       return form;
@@ -294,16 +331,17 @@
 
     // -------------------------------------------------------------- posting
 
-    async submit(textarea, errorNode, sendButton, threadId) {
+    async submit(textarea, errorNode, sendButton, threadId, fileInput = null) {
       errorNode.textContent = "";
       const user = this.userInput.value.trim();
       const text = textarea.value;
+      const picked = fileInput && fileInput.files ? Array.from(fileInput.files) : [];
       if (!user) {
         errorNode.textContent = "Enter the name you are posting as.";
         this.userInput.focus();
         return;
       }
-      if (!text.trim()) {
+      if (!text.trim() && !picked.length) {
         errorNode.textContent = "Write a message first.";
         textarea.focus();
         return;
@@ -312,8 +350,10 @@
       if (threadId !== null) body.thread_id = threadId;
       sendButton.disabled = true;
       try {
+        if (picked.length) body.files = await Promise.all(picked.map(readFile));
         const data = await api("POST", messagesPath(this.channel.id), body);
         textarea.value = "";
+        if (fileInput) fileInput.value = "";
         if (text.trim().startsWith("/")) this.showPanel(text.trim(), data || {});
         poke();
       } catch (err) {
@@ -527,6 +567,7 @@
       const body = el("div", { class: "body", testid: "message-body", lang: msg.lang || null, dir: "auto" });
       body.append(renderSegments(msg.segments));
       article.append(body);
+      if (Array.isArray(msg.files) && msg.files.length) article.append(renderFiles(msg.files));
 
       const labels = Array.isArray(msg.topic_labels) ? msg.topic_labels : [];
       if (labels.length) {
