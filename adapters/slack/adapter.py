@@ -32,6 +32,7 @@ from adapters.slack.catchup import CatchUp
 from adapters.slack.convert import COPY_EVENT_TYPE, Converted, Edit, Identity, NewMessage, Removal, convert_message
 from adapters.slack.convert import copy_nonce as nonce_of
 from adapters.slack.delivery import call
+from adapters.slack.files import SlackFiles
 from adapters.slack.installations import DbInstallationStore, DbStateStore
 from adapters.slack.interactions import Interactions
 from adapters.slack.manifest import SHORTCUT_ID, required_scopes
@@ -41,6 +42,7 @@ from adapters.slack.tables import SlackTables
 from adapters.slack.users import SlackUser, UserDirectory
 from bot.errors import ConfigError, DeliveryError
 from bot.events import (
+    Attachment,
     Author,
     ChannelRef,
     Event,
@@ -99,6 +101,7 @@ class SlackAdapter:
         self._ready = asyncio.Event()
         self._sink: EventSink | None = None
         self._single_team = ""
+        self.files = SlackFiles(self)
 
     # ------------------------------------------------------------- lifecycle
 
@@ -412,6 +415,8 @@ class SlackAdapter:
         """Post a copy as its author, in its thread, stamped with the nonce for find_sent."""
         team, channel = msg.channel.space, msg.channel.channel
         text = self.compose(msg.text, msg.footer)
+        if msg.files:  # uploaded with the text as its comment (files.py)
+            return await self.files.send(msg, text)
         if not text.strip():
             if msg.image is None:
                 raise DeliveryError("slack chat.postMessage: empty message", retriable=False)
@@ -442,7 +447,7 @@ class SlackAdapter:
         return MessageRef(msg.channel, ts, thread)
 
     async def edit(self, ref: MessageRef, msg: OutgoingMessage) -> None:
-        text = self.compose(msg.text, msg.footer)
+        text = self.files.edited_text(ref, msg, self.compose(msg.text, msg.footer))  # files stay as they are
         await self.api(
             "chat.update",
             ref.channel.space,
@@ -463,9 +468,9 @@ class SlackAdapter:
                 lambda c, t: c.chat_delete(token=t, channel=ref.channel.channel, ts=ref.id),
             )
         except DeliveryError as exc:
-            if exc.reason.endswith("message_not_found"):
-                return  # already gone: the goal of a delete
-            raise
+            if not exc.reason.endswith("message_not_found"):
+                raise
+        await self.files.delete_files(ref)  # already gone or just deleted: its uploads go too
 
     async def upload(
         self, team: str, channel: str | None, data: bytes, name: str, *, thread_ts: str | None = None
@@ -486,6 +491,8 @@ class SlackAdapter:
 
     async def find_sent(self, msg: OutgoingMessage) -> MessageRef | None:
         """Look for a copy stamped with ``msg.nonce`` among the channel's or thread's latest posts."""
+        if msg.files:  # an uploaded copy carries no metadata: found through its file (files.py)
+            return await self.files.find_sent(msg)
         team, channel = msg.channel.space, msg.channel.channel
         if msg.thread_id:
             thread_id = msg.thread_id
@@ -511,6 +518,14 @@ class SlackAdapter:
                 ts = str(m["ts"])
                 return MessageRef(msg.channel, ts, ts if msg.starts_thread else None)
         return None
+
+    async def fetch(self, attachment: Attachment, channel: ChannelRef) -> bytes:
+        """A shared file's bytes, with the workspace's bot token (FileTransfer; files.py)."""
+        return await self.files.fetch(attachment, channel)
+
+    def upload_limit(self, channel: ChannelRef) -> int:
+        """``max_file_mb`` in bytes (FileTransfer)."""
+        return self.files.upload_limit(channel)
 
     # ----------------------------------------------------------------- doctor
 

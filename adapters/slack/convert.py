@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack import markup
+from adapters.slack.files import attachment_of
 from bot.events import Attachment
 from bot.richtext import RichText
 
@@ -96,16 +97,11 @@ def is_bot_post(message: Mapping[str, Any]) -> bool:
 
 
 def attachments_of(message: Mapping[str, Any]) -> tuple[Attachment, ...]:
-    """Shared files as links: name plus permalink (readers of that workspace can open it)."""
-    out: list[Attachment] = []
-    for f in message.get("files") or ():
-        if not isinstance(f, Mapping) or f.get("mode") == "tombstone":
-            continue
-        url = f.get("permalink") or f.get("url_private")
-        if not url:
-            continue
-        out.append(Attachment(name=str(f.get("name") or f.get("title") or "file"), url=str(url)))
-    return tuple(out)
+    """Shared files, to be fetched with the bot token (see files.py); a file Slack gives no
+    download link for (``hidden_by_limit``) still comes along, to be announced as not fetched."""
+    return tuple(
+        attachment_of(f) for f in message.get("files") or () if isinstance(f, Mapping) and f.get("mode") != "tombstone"
+    )
 
 
 def thread_of(message: Mapping[str, Any]) -> str | None:

@@ -44,6 +44,7 @@ class SlackSettings:
     signing_secret_env: str = "SLACK_SIGNING_SECRET"
     client_id_env: str = "SLACK_CLIENT_ID"
     client_secret_env: str = "SLACK_CLIENT_SECRET"
+    max_file_mb: int = 100  # largest file uploaded into a Slack channel (Slack's own limit is 1 GB)
 
     @property
     def base_url(self) -> str:
@@ -88,6 +89,8 @@ class SlackSettings:
             raise ConfigError(f"{PREFIX}.timeout: must be positive")
         if not 0 <= self.pace <= 60:
             raise ConfigError(f"{PREFIX}.pace: seconds between posts in a channel, 0 to 60")
+        if not 1 <= self.max_file_mb <= 1024:
+            raise ConfigError(f"{PREFIX}.max_file_mb: megabytes from 1 to 1024 (Slack's own limit is 1 GB)")
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:

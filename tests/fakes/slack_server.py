@@ -36,6 +36,7 @@ import copy
 import hashlib
 import hmac
 import json
+import mimetypes
 import os
 import signal
 import time
@@ -58,7 +59,7 @@ CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "fake-client-secret"
 ALL_SCOPES = (
     "chat:write,chat:write.customize,commands,channels:history,groups:history,"
-    "channels:read,groups:read,users:read,files:write"
+    "channels:read,groups:read,users:read,files:write,files:read"
 )
 
 
@@ -243,6 +244,9 @@ class FakeSlack:
         self.calls: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []
         self.files: dict[str, dict[str, Any]] = {}
+        self.share_delay = 0.0  # seconds before a completed upload appears in its channel (Slack shares later)
+        self.file_fetches: list[dict[str, Any]] = []  # every GET of a file URL: path and the token it carried
+        self.file_redirect: str | None = None  # file downloads answer 302 to this URL (a hostile redirect)
         self.faults: dict[str, list[Fault]] = {}
         self.throttles: dict[str, float] = {}
         self.oauth_codes: dict[str, str] = {}
@@ -319,6 +323,8 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/link", self._socket)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{key}/{name:.*}", self._file_download)
+        app.router.add_get("/signin", self._signin)
         app.router.add_post("/respond/{rid}", self._respond)
         app.router.add_route("*", "/_control/{action}", self._control)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -628,7 +634,9 @@ class FakeSlack:
         self.files[file_id] = {
             "id": file_id,
             "team": ws.team_id,
+            "user": ws.bot_user_id,
             "name": params["filename"],
+            "mimetype": mimetypes.guess_type(str(params["filename"]))[0] or "application/octet-stream",
             "length": int(length),
             "data": None,
         }
@@ -644,14 +652,34 @@ class FakeSlack:
                 raise SlackError("file_not_found")
             f["title"] = item.get("title") or f["name"]
             f["permalink"] = f"https://{ws.name.lower()}.slack.com/files/{ws.bot_user_id}/{f['id']}/{f['name']}"
+            f["url_private"] = f"{self.url}/files-pri/{ws.team_id}-{f['id']}/{f['name']}"
+            f["url_private_download"] = f"{self.url}/files-pri/{ws.team_id}-{f['id']}/download/{f['name']}"
             done.append(f)
         channel_id = params.get("channel_id") or None
-        public = [{k: v for k, v in f.items() if k != "data"} for f in done]
         if channel_id:
             ch = self._channel({"channel": channel_id}, ws)
             if not ch.bot_member:
                 raise SlackError("not_in_channel")
-            ts = self._next_ts()
+        share = (ws, str(channel_id) if channel_id else None, done, params)
+        if self.share_delay > 0:  # Slack completes the share asynchronously (security scans…)
+            task = asyncio.get_running_loop().create_task(self._share_later(self.share_delay, *share))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        else:
+            self._share(*share)
+        # Like Slack: only id and title come back, never the message the share makes.
+        return {"files": [{"id": f["id"], "title": f["title"]} for f in done]}
+
+    async def _share_later(self, delay: float, *share: Any) -> None:
+        await asyncio.sleep(delay)
+        self._share(*share)
+
+    def _share(self, ws: Workspace, channel_id: str | None, done: list[dict[str, Any]], params: dict[str, Any]) -> None:
+        """The file_share message a completed upload makes (recorded as one ``upload`` per file)."""
+        ch = self.channels.get(channel_id) if channel_id else None
+        ts = self._next_ts()
+        thread_ts = str(params["thread_ts"]) if params.get("thread_ts") else None
+        if ch is not None:
             message: dict[str, Any] = {
                 "type": "message",
                 "subtype": "file_share",
@@ -659,22 +687,80 @@ class FakeSlack:
                 "ts": ts,
                 "user": ws.bot_user_id,
                 "bot_id": ws.bot_id,
-                "files": public,
+                "upload": True,
+                "display_as_bot": False,
+                "files": [_public_file(f) for f in done],
             }
-            if params.get("thread_ts"):
-                message["thread_ts"] = str(params["thread_ts"])
+            if thread_ts:
+                message["thread_ts"] = thread_ts
             self._store(ch, message)
+            for f in done:
+                share = {"ts": ts, "channel_name": ch.name, "team_id": ws.team_id, "share_user_id": ws.bot_user_id}
+                if thread_ts:
+                    share["thread_ts"] = thread_ts
+                kind = "private" if ch.is_private else "public"
+                f.setdefault("shares", {}).setdefault(kind, {}).setdefault(ch.id, []).append(share)
+                f.setdefault("channels" if not ch.is_private else "groups", []).append(ch.id)
         for f in done:
             self._record(
                 "upload",
-                self.channels.get(str(channel_id)) if channel_id else None,
+                ch,
                 file_id=f["id"],
                 name=f["name"],
                 size=len(f["data"]),
                 sha256=hashlib.sha256(f["data"]).hexdigest(),
-                thread_ts=params.get("thread_ts") or None,
+                thread_ts=thread_ts,
+                ts=ts if ch is not None else None,
+                text=str(params.get("initial_comment") or ""),
             )
-        return {"files": public}
+        if ch is not None:
+            self._echo_later(ws, message_event_for_bot(ch.id, message))
+
+    def _m_files_info(self, params: dict[str, Any], token: str) -> dict[str, Any]:
+        ws = self._workspace(token)
+        f = self.files.get(str(params.get("file") or ""))
+        if f is None or f.get("team") != ws.team_id:
+            raise SlackError("file_not_found")
+        return {"file": _public_file(f, shares=True)}
+
+    def _m_files_delete(self, params: dict[str, Any], token: str) -> dict[str, Any]:
+        ws = self._workspace(token)
+        f = self.files.get(str(params.get("file") or ""))
+        if f is None or f.get("team") != ws.team_id:
+            raise SlackError("file_not_found")
+        if f.get("user") not in (None, ws.bot_user_id):
+            raise SlackError("cant_delete_file")
+        del self.files[f["id"]]
+        for ch in self.channels.values():  # messages that shared it keep a tombstone
+            for m in ch.messages:
+                m["files"] = [
+                    {"id": x["id"], "mode": "tombstone"} if x.get("id") == f["id"] else x for x in m.get("files") or ()
+                ]
+        self._record("file_delete", None, file_id=f["id"], team=ws.team_id)
+        return {}
+
+    def host_file(
+        self, name: str, data: bytes, *, team: str = TEAM, mimetype: str = "application/pdf", user: str = "U0ANA"
+    ) -> dict[str, Any]:
+        """A file a person uploaded to Slack: the file object their message's ``files`` carries."""
+        file_id = "F" + uuid.uuid4().hex[:10].upper()
+        ws = self.workspaces[team]
+        self.files[file_id] = {
+            "id": file_id,
+            "team": team,
+            "user": user,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rpartition(".")[2] if "." in name else "binary",
+            "length": len(data),
+            "data": data,
+            "mode": "hosted",
+            "url_private": f"{self.url}/files-pri/{team}-{file_id}/{name}",
+            "url_private_download": f"{self.url}/files-pri/{team}-{file_id}/download/{name}",
+            "permalink": f"https://{ws.name.lower()}.slack.com/files/{user}/{file_id}/{name}",
+        }
+        return _public_file(self.files[file_id])
 
     def _m_oauth_v2_access(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         client_id, client_secret = params.get("client_id"), params.get("client_secret")
@@ -714,6 +800,31 @@ class FakeSlack:
             return web.Response(status=400, text=f"length {len(data)} != {f['length']}")
         f["data"] = data
         return web.Response(text=f"OK - {len(data)}")
+
+    async def _file_download(self, request: web.Request) -> web.StreamResponse:
+        """``url_private(_download)``: the bytes for a bot token of the file's workspace with files:read;
+        anyone else is redirected to the sign-in page, as Slack does."""
+        fault = self._take_fault("file")
+        if fault is not None:
+            response = await self._fault_response(request, fault)
+            if response is not None:
+                return response
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        self.file_fetches.append({"path": request.path, "token": token})
+        self._notify()
+        if self.file_redirect:
+            raise web.HTTPFound(self.file_redirect)
+        team, _, file_id = request.match_info["key"].partition("-")
+        f = self.files.get(file_id)
+        ws = next((w for w in self.workspaces.values() if token and w.bot_token == token), None)
+        allowed = ws is not None and ws.team_id == team and "files:read" in ws.scopes.split(",")
+        if f is None or f.get("data") is None or f.get("team") != team or not allowed:
+            raise web.HTTPFound(f"/signin?redir={request.path}")
+        return web.Response(body=f["data"], content_type=f.get("mimetype") or "application/octet-stream")
+
+    async def _signin(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>", content_type="text/html")
 
     async def _respond(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -1040,6 +1151,18 @@ class _RateLimited(SlackError):
     def __init__(self, retry_after: int) -> None:
         super().__init__("ratelimited", status=429)
         self.retry_after = retry_after
+
+
+def _public_file(f: Mapping[str, Any], *, shares: bool = False) -> dict[str, Any]:
+    """A file object as the API shows it (no bytes; ``shares`` only from files.info)."""
+    hidden = {"data", "team", "length", "shares", "channels", "groups"}
+    out = {k: copy.deepcopy(v) for k, v in f.items() if k not in hidden}
+    out["size"] = len(f["data"]) if f.get("data") is not None else f.get("length")
+    if shares:
+        out["shares"] = copy.deepcopy(f.get("shares") or {})
+        out["channels"] = list(f.get("channels") or [])
+        out["groups"] = list(f.get("groups") or [])
+    return out
 
 
 def _is_reply(message: Mapping[str, Any]) -> bool:

@@ -64,11 +64,17 @@ def test_thread_broadcast_is_a_reply() -> None:
     assert isinstance(record, NewMessage) and record.thread_ts == "1700000000.000100"
 
 
-def test_file_share_becomes_links() -> None:
+def test_file_share_carries_the_download_link_size_type_and_id() -> None:
     record = convert("file_share")
     assert isinstance(record, NewMessage)
     assert record.attachments == (
-        Attachment("pit-count-2024.pdf", "https://boston-gov.slack.com/files/U0ANA/F0PIT2024/pit-count-2024.pdf"),
+        Attachment(
+            "pit-count-2024.pdf",
+            "https://files.slack.com/files-pri/T0001-F0PIT2024/download/pit-count-2024.pdf",
+            48213,
+            "application/pdf",
+            "F0PIT2024",
+        ),
     )
     assert record.text == (Text("Our point-in-time count for 2024"),)
 

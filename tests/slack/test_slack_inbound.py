@@ -57,13 +57,14 @@ async def test_edit_and_delete(fake: FakeSlack, make_adapter: AdapterFactory) ->
     assert (events[2].channel, events[2].id) == (BOSTON_REF, ts)
 
 
-async def test_file_share_is_relayed_as_link(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
+async def test_file_share_carries_the_file_to_fetch(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
     _, sink = await make_adapter()
     files = load_payload("file_share")["files"]
     await fake.user_posts(BOSTON, "U0ANA", "the count", files=files)
     (event,) = await sink.wait(1)
     assert isinstance(event, IncomingMessage)
-    assert event.attachments == (Attachment("pit-count-2024.pdf", files[0]["permalink"]),)
+    url = files[0]["url_private_download"]
+    assert event.attachments == (Attachment("pit-count-2024.pdf", url, 48213, "application/pdf", "F0PIT2024"),)
 
 
 async def test_retried_event_is_delivered_once(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
