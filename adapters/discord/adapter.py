@@ -40,6 +40,7 @@ from adapters.discord.convert import (
     text_of,
     thread_parent,
 )
+from adapters.discord.files import DiscordFiles
 from adapters.discord.markup import render
 from adapters.discord.names import thread_name, webhook_username
 from adapters.discord.settings import DISCORD_GATEWAY, TOKEN_ENV, Settings
@@ -49,6 +50,7 @@ from adapters.discord.webhooks import Webhooks
 from bot.commands import CommandSpec
 from bot.errors import AgoraError, ConfigError, DeliveryError
 from bot.events import (
+    Attachment,
     ChannelRef,
     CommandInvoked,
     Event,
@@ -130,6 +132,7 @@ class DiscordAdapter:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._catchup: CatchUp | None = None
         self._endpoints_installed = False
+        self.files = DiscordFiles(self)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -588,6 +591,8 @@ class DiscordAdapter:
             options["thread"] = discord.Object(int(msg.thread_id))
         if msg.image is not None:
             options["file"] = discord.File(io.BytesIO(msg.image), filename=msg.image_name or "agora.png")
+        if msg.files:  # multipart attachments of the post (files.py)
+            options["files"] = self.files.attach(msg) + ([options.pop("file")] if "file" in options else [])
         try:
             posted: discord.WebhookMessage = await hook.send(content or discord.utils.MISSING, **options)
             return posted
@@ -701,6 +706,14 @@ class DiscordAdapter:
                 if webhooks.is_ours(message.webhook_id) and message.content == content and message.author.name == name:
                     return self.tables.record_sent(msg.nonce, msg.channel.channel, str(message.id), msg.thread_id)
         return None
+
+    async def fetch(self, attachment: Attachment, channel: ChannelRef) -> bytes:
+        """An attachment's bytes from the CDN (FileTransfer; files.py)."""
+        return await self.files.fetch(attachment, channel)
+
+    def upload_limit(self, channel: ChannelRef) -> int:
+        """The guild's upload limit capped by ``max_file_mb`` (FileTransfer)."""
+        return self.files.upload_limit(channel)
 
     # ------------------------------------------------------------ doctor
 

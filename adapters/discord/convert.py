@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import discord
 
+from adapters.discord.files import attachment_of
 from adapters.discord.markup import parse, with_labels
 from bot.events import Attachment, Author, ChannelRef
 from bot.richtext import RichText
@@ -37,7 +38,8 @@ def text_of(message: discord.Message) -> RichText:
 
 
 def attachments_of(message: discord.Message) -> tuple[Attachment, ...]:
-    return tuple(Attachment(a.filename, a.url) for a in message.attachments)
+    """Attachments to fetch from the CDN before their signed links expire (files.py)."""
+    return tuple(attachment_of(a) for a in message.attachments)
 
 
 def thread_parent(channel: object) -> int | None:

@@ -33,6 +33,7 @@ KEYS = {
     "guild_ready_timeout": "seconds discord.py waits for the last guild after READY",
     "reidentify_delay": "seconds to wait before starting a new gateway session (Discord allows one per 5 s)",
     "pace": "seconds between posts in one channel (Discord's buckets do the rest)",
+    "max_file_mb": "largest file uploaded with a copy, in MB (the guild's own limit applies too: 10 MB unboosted)",
 }
 
 
@@ -54,6 +55,7 @@ class Settings:
     guild_ready_timeout: float = 2.0
     reidentify_delay: float = 5.0
     pace: float = 0.25
+    max_file_mb: int = 100
 
     @property
     def custom_endpoints(self) -> bool:
@@ -99,6 +101,7 @@ class Settings:
             guild_ready_timeout=float(_number(table, "guild_ready_timeout", 2.0, low=0.0)),
             reidentify_delay=float(_number(table, "reidentify_delay", 5.0, low=0.0)),
             pace=float(_number(table, "pace", 0.25, low=0.0)),
+            max_file_mb=int(_number(table, "max_file_mb", 100, low=1)),
         )
 
 

@@ -65,7 +65,10 @@ async def test_a_message_becomes_an_incoming_message(world: World, running: tupl
         Text(" "),
         Link("https://city.gov/plan"),
     )
-    assert event.attachments == (Attachment("plan.pdf", "https://cdn.example.org/plan.pdf"),)
+    (attachment,) = msg["attachments"]
+    assert event.attachments == (
+        Attachment("plan.pdf", "https://cdn.example.org/plan.pdf", 20480, "application/pdf", attachment["id"]),
+    )
 
 
 async def test_it_asks_for_the_message_content_intent(world: World, running: tuple[DiscordAdapter, Sink]) -> None:

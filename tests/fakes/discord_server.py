@@ -31,7 +31,9 @@ import asyncio
 import contextlib
 import copy
 import datetime
+import hashlib
 import json
+import mimetypes
 import os
 import re
 import secrets
@@ -60,6 +62,10 @@ def payload(kind: str, **fields: Any) -> dict[str, Any]:
     for key, value in fields.items():
         data[key] = str(value) if key.endswith("id") and isinstance(value, int) else value
     return data
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _iso(at: float) -> str:
@@ -146,6 +152,8 @@ class FakeDiscord:
         self.application_flags = 1 << 18
         self.faults: list[Fault] = []
         self.sessions: dict[str, Session] = {}
+        self.cdn: dict[str, dict[str, Any]] = {}  # attachment id -> bytes, type and expiry, served under /attachments/
+        self.cdn_fetches: list[dict[str, Any]] = []
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -177,6 +185,7 @@ class FakeDiscord:
     async def start(self, port: int = 0) -> FakeDiscord:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_route("GET", "/gateway", self._gateway)
+        app.router.add_route("GET", "/attachments/{channel}/{aid}/{name}", self._cdn)
         app.router.add_route("*", "/_fake/{what}", self._control)
         app.router.add_route("*", API + "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
@@ -294,6 +303,7 @@ class FakeDiscord:
         attachments: tuple[tuple[str, str], ...] = (),
         at: float | None = None,
         dispatch: bool = True,
+        files: tuple[tuple[str, bytes], ...] = (),
     ) -> dict[str, Any]:
         """A member posts (in a thread when ``thread_id``); ``at`` back-dates it (for catch-up)."""
         where = thread_id or channel_id
@@ -311,7 +321,8 @@ class FakeDiscord:
             mentions=[self.users[int(u)] for u in re.findall(r"<@!?(\d+)>", content) if int(u) in self.users],
             mention_roles=re.findall(r"<@&(\d+)>", content),
             mention_everyone="@everyone" in content or "@here" in content,
-            attachments=[payload("attachment", id=self.next_id(), filename=name, url=url) for name, url in attachments],
+            attachments=[payload("attachment", id=self.next_id(), filename=name, url=url) for name, url in attachments]
+            + [self.host_attachment(where, name, data) for name, data in files],
         )
         if reply_to is not None:
             msg["type"] = 19
@@ -329,6 +340,28 @@ class FakeDiscord:
             await self.dispatch("MESSAGE_CREATE", event)
         self._changed_now()
         return msg
+
+    def host_attachment(
+        self, channel_id: int, name: str, data: bytes, *, content_type: str | None = None, expires_in: float = 86400
+    ) -> dict[str, Any]:
+        """An attachment on the fake CDN: a signed URL that stops working ``expires_in`` seconds from now."""
+        aid = self.next_id()
+        expires = int(time.time() + expires_in)
+        kind = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self.cdn[str(aid)] = {"data": data, "content_type": kind, "expires": expires, "name": name}
+        url = f"http://127.0.0.1:{self.port}/attachments/{channel_id}/{aid}/{name}?ex={expires:x}&is=0&hm={aid:x}"
+        return payload("attachment", id=aid, filename=name, size=len(data), url=url, proxy_url=url, content_type=kind)
+
+    async def _cdn(self, request: web.Request) -> web.StreamResponse:
+        """Discord's CDN: the bytes while the signed URL is valid, "no longer available" after."""
+        self.cdn_fetches.append({"path": request.path, "authorization": request.headers.get("Authorization")})
+        self._changed_now()
+        entry = self.cdn.get(request.match_info["aid"])
+        if entry is None or entry["name"] != request.match_info["name"]:
+            return web.Response(status=404, text="Not Found")
+        if time.time() > entry["expires"] or request.query.get("ex") != f"{entry['expires']:x}":
+            return web.Response(status=404, text="This content is no longer available.")
+        return web.Response(body=entry["data"], content_type=entry["content_type"])
 
     async def user_edit(self, message_id: int, content: str) -> dict[str, Any]:
         msg = self.messages[message_id]
@@ -600,11 +633,11 @@ class FakeDiscord:
         if request.content_type == "multipart/form-data":
             form = await request.post()
             data = json.loads(str(form.get("payload_json", "{}")))
-            files = [
-                {"field": key, "filename": value.filename, "size": len(value.file.read())}
-                for key, value in form.items()
-                if isinstance(value, web.FileField)
-            ]
+            files = []
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    content = value.file.read()
+                    files.append({"field": key, "filename": value.filename, "size": len(content), "data": content})
             return data, files
         if request.can_read_body:
             return await request.json(), []
@@ -812,9 +845,7 @@ class FakeDiscord:
             content=content,
             webhook_id=wid,
             application_id=str(self.app_id),
-            attachments=[
-                payload("attachment", id=self.next_id(), filename=f["filename"], size=f["size"]) for f in files
-            ],
+            attachments=[self.host_attachment(where, f["filename"], f["data"]) for f in files],
         )
         self.messages[int(msg["id"])] = msg
         self.channels[where]["last_message_id"] = msg["id"]
@@ -829,6 +860,7 @@ class FakeDiscord:
             allowed_mentions=data.get("allowed_mentions"),
             webhook_id=wid,
             files=[f["filename"] for f in files],
+            uploads=[{"filename": f["filename"], "size": f["size"], "sha256": _sha256(f["data"])} for f in files],
         )
         await self.dispatch("MESSAGE_CREATE", msg)
         if request.query.get("wait") in ("true", "1", "True"):
@@ -860,6 +892,9 @@ class FakeDiscord:
             if len(data["content"] or "") > 2000:
                 return _error(400, 50035, "Invalid Form Body", errors={"content": "BASE_TYPE_MAX_LENGTH"})
             found["content"] = data["content"] or ""
+        if "attachments" in data:  # Discord keeps only the attachments listed (none for [])
+            keep = {str(a.get("id")) for a in data["attachments"] or ()}
+            found["attachments"] = [a for a in found["attachments"] if a["id"] in keep]
         found["edited_timestamp"] = _iso(time.time())
         self._record(
             int(found["channel_id"]),
@@ -868,6 +903,7 @@ class FakeDiscord:
             thread_id=request.query.get("thread_id"),
             content=found["content"],
             allowed_mentions=data.get("allowed_mentions"),
+            attachments=len(found["attachments"]),
         )
         await self.dispatch("MESSAGE_UPDATE", found)
         return _json(found)
