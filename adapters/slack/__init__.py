@@ -20,6 +20,7 @@ Configured by the ``[adapters.slack]`` table of config.toml; every key is option
     catchup_hours = 24         # at start, relay what was posted while down, at most this far back
     catchup_threads = 50       # known threads per channel checked for replies during catch-up
     timeout = 30               # seconds per Web API call
+    max_file_mb = 100          # largest file uploaded with a copy (1-1024; Slack's own limit is 1 GB)
     bot_token_env = "SLACK_BOT_TOKEN"          # names of the environment variables holding secrets
     app_token_env = "SLACK_APP_TOKEN"
     signing_secret_env = "SLACK_SIGNING_SECRET"
