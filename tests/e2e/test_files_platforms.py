@@ -262,3 +262,13 @@ async def test_catch_up_relays_files_too(cities: Cities) -> None:
     assert got["sha256"] == sha(PDF)
     (upload,) = await cities.until(lambda: cities.slack.records_for(BOSTON, "upload"), "the caught-up Discord file")
     assert upload["sha256"] == sha(PNG)
+
+
+def test_the_files_benchmark_relays_the_same_bytes_to_ten_channels() -> None:
+    """``agora bench files`` on a 1 MB file: the figures it prints come from a run that delivered everything."""
+    from benchmarks.files import run
+
+    figures = run(1)
+    assert figures["same_bytes_everywhere"] is True
+    assert figures["fetches_from_source"] == 1 and figures["channels"] == 10
+    assert figures["bot_peak_rss_after_mb"] >= figures["bot_peak_rss_before_mb"] > 0
