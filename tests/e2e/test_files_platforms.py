@@ -46,13 +46,13 @@ class Cities:
     app: Agora | None = None
     http: aiohttp.ClientSession | None = None
 
-    async def start(self, **discord_extra: Any) -> Agora:
+    async def start(self, *, settle: float = 0.2, slack_timeout: float = 5, **discord_extra: Any) -> Agora:
         raw = {
             "agora": {"database": str(self.tmp / "agora.db")},
-            "outbox": {"backoff_base": 0.01, "backoff_max": 0.05, "settle": 0.2},
+            "outbox": {"backoff_base": 0.01, "backoff_max": 0.05, "settle": settle},
             "adapters": {
                 "web": {"host": "127.0.0.1", "port": 0},
-                "slack": {"api_url": self.slack.api_url, "timeout": 5},
+                "slack": {"api_url": self.slack.api_url, "timeout": slack_timeout},
                 "discord": {
                     "api_base": self.discord.api_base,
                     "gateway_url": self.discord.gateway_url,
@@ -171,6 +171,27 @@ async def test_a_discord_attachment_reaches_slack_with_the_same_bytes(cities: Ci
     assert cities.slack.calls_to("chat.postMessage") == []  # one message: the file with its text
     await cities.slack.settle()
     assert len(cities.lima_posts()) == 0  # the upload echoed back to Agora is not relayed again
+
+
+async def test_a_lost_answer_to_the_upload_does_not_post_the_file_twice(cities: Cities) -> None:
+    """completeUploadExternal takes effect but its answer never arrives: the outbox waits ``settle``, finds the
+    message through the upload's file id, and records it; nothing is uploaded twice."""
+    cities.slack.hang_seconds = 2.0
+    cities.slack.fail("files.completeUploadExternal", "hang")
+    app = await cities.start(settle=4.0, slack_timeout=1)
+    await cities.discord.user_message(cities.lima, cities.luis, "Hola, el plan", files=(("plan.pdf", PDF),))
+
+    (upload,) = await cities.until(lambda: cities.slack.records_for(BOSTON, "upload"), "the Slack upload")
+    await cities.until(lambda: True, "the outbox drained")  # the retry found the upload instead of sending
+    (row,) = app.store.db.query("select state, attempts, last_error from outbox where channel like 'slack:%'")
+    assert row["state"] == "done" and row["attempts"] == 1 and "timed out" in row["last_error"]
+    assert len(cities.slack.records_for(BOSTON, "upload")) == 1
+    assert len(cities.slack.calls_to("files.getUploadURLExternal")) == 1
+    # The copy is recorded on the uploaded message: an edit reaches it.
+    msg = next(iter(cities.discord.messages.values()))
+    await cities.discord.user_edit(int(msg["id"]), "Hola, el plan final")
+    (update,) = await cities.until(lambda: cities.slack.records_for(BOSTON, "update"), "the Slack edit")
+    assert update["ts"] == upload["ts"]
 
 
 async def test_an_over_limit_file_is_announced_not_uploaded(cities: Cities) -> None:
