@@ -171,6 +171,7 @@ class SlackFiles:
         self.adapter = adapter
         self.uploads = Uploads(adapter.context.db)
         self.share_wait = SHARE_WAIT
+        self._no_files_info: set[str] = set()  # workspaces whose token may not call files.info
 
     def _session(self) -> aiohttp.ClientSession:
         session = self.adapter._session  # the adapter's one HTTP session
@@ -240,7 +241,10 @@ class SlackFiles:
                 token=t, files=titles, channel_id=channel, thread_ts=msg.thread_id, initial_comment=comment
             ),
         )
-        ts = await self._wait_for_share(team, channel, msg.thread_id, ids[0])
+        try:  # the file may be in the channel now: from here on a failure is "look before sending again"
+            ts = await self._wait_for_share(team, channel, msg.thread_id, ids[0])
+        except DeliveryError as exc:
+            raise DeliveryError(exc.reason, retriable=True, uncertain=True, retry_after=exc.retry_after) from exc
         if ts is None:
             raise DeliveryError(
                 f"slack files.completeUploadExternal: the file message did not appear in {channel} within "
@@ -276,22 +280,34 @@ class SlackFiles:
             return answer.status
 
     async def _wait_for_share(self, team: str, channel: str, thread_ts: str | None, file_id: str) -> str | None:
-        """Slack shares a completed upload a moment later; poll files.info, then look in history."""
+        """Slack shares a completed upload a moment later: poll until it shows, then look in history once more."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.share_wait
         pause = 0.1
         while True:
-            ts = await self._share_in_info(team, channel, thread_ts, file_id)
+            ts = await self._share_now(team, channel, thread_ts, file_id)
             if ts is not None or loop.time() >= deadline:
                 break
             await asyncio.sleep(min(pause, max(0.0, deadline - loop.time())))
             pause = min(pause * 2, 1.0)
-        return ts or await self._share_in_history(team, channel, thread_ts, file_id)
+        if ts is None and team not in self._no_files_info:
+            ts = await self._share_in_history(team, channel, thread_ts, file_id)
+        return ts
 
-    async def _share_in_info(self, team: str, channel: str, thread_ts: str | None, file_id: str) -> str | None:
-        resp = await self.adapter.api("files.info", team, lambda c, t: c.files_info(token=t, file=file_id))
-        info = resp.get("file")
-        return share_ts(info, channel, thread_ts) if isinstance(info, Mapping) else None
+    async def _share_now(self, team: str, channel: str, thread_ts: str | None, file_id: str) -> str | None:
+        """The share's ts from files.info, or from the history where files.info is refused (no files:read)."""
+        if team not in self._no_files_info:
+            try:
+                resp = await self.adapter.api("files.info", team, lambda c, t: c.files_info(token=t, file=file_id))
+            except DeliveryError as exc:
+                if exc.retriable:
+                    raise
+                log.warning("slack: files.info refused in %s (%s); reading the history instead", team, exc.reason)
+                self._no_files_info.add(team)
+            else:
+                info = resp.get("file")
+                return share_ts(info, channel, thread_ts) if isinstance(info, Mapping) else None
+        return await self._share_in_history(team, channel, thread_ts, file_id)
 
     async def _share_in_history(self, team: str, channel: str, thread_ts: str | None, file_id: str) -> str | None:
         if thread_ts:
@@ -330,8 +346,9 @@ class SlackFiles:
         if upload.ts:
             return self._found(msg, upload.ts)
         team, channel = msg.channel.space, msg.channel.channel
-        ts = await self._share_in_info(team, channel, msg.thread_id, upload.file_ids[0])
-        ts = ts or await self._share_in_history(team, channel, msg.thread_id, upload.file_ids[0])
+        ts = await self._share_now(team, channel, msg.thread_id, upload.file_ids[0])
+        if ts is None and team not in self._no_files_info:
+            ts = await self._share_in_history(team, channel, msg.thread_id, upload.file_ids[0])
         return self._found(msg, ts) if ts else None
 
     # ---------------------------------------------------------- edit, delete

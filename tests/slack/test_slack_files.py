@@ -241,3 +241,16 @@ async def test_own_uploads_coming_back_are_not_relayed(
     await adapter.send(file_copy(tmp_path))
     await fake.settle()
     assert fake.echo_results and sink.events == []
+
+
+async def test_without_files_info_the_message_is_found_in_the_history(
+    fake: FakeSlack, make_adapter: AdapterFactory, tmp_path: Path
+) -> None:
+    adapter, _ = await make_adapter()
+    fake.fail("files.info", "error", error="missing_scope")
+    root = await adapter.send(OutgoingMessage(LIMA_REF, plain("question"), nonce="q", starts_thread=True))
+    top = await adapter.send(file_copy(tmp_path, nonce="a"))
+    reply = await adapter.send(file_copy(tmp_path, nonce="b", thread_id=root.id))
+    first, second = fake.records_for(LIMA, "upload")
+    assert (top.id, reply.id, reply.thread_id) == (first["ts"], second["ts"], root.id)
+    assert len(fake.calls_to("files.info")) == 1  # refused once: the history answers from then on
