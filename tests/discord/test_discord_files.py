@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from adapters.discord import DiscordAdapter
-from bot.errors import DeliveryError
+from adapters.discord.settings import Settings
+from bot.errors import ConfigError, DeliveryError
 from bot.events import Attachment, Author, IncomingMessage, OutgoingFile, OutgoingMessage
 from bot.richtext import plain
 from tests.discord.conftest import Sink, World
@@ -118,3 +119,10 @@ async def test_the_upload_limit_is_the_guilds_capped_by_max_file_mb(world: World
 async def test_an_unboosted_guild_takes_10_mb(world: World, running: tuple[DiscordAdapter, Sink]) -> None:
     adapter, _ = running
     assert adapter.upload_limit(world.ref(world.lima)) == 10 * MB
+
+
+def test_max_file_mb_is_checked() -> None:
+    assert Settings.from_table({"max_file_mb": 25}).max_file_mb == 25
+    for bad in (0, "25", True):
+        with pytest.raises(ConfigError, match=r"adapters\.discord\.max_file_mb"):
+            Settings.from_table({"max_file_mb": bad})

@@ -11,7 +11,8 @@ import pytest
 from aiohttp import web
 
 from adapters.slack.files import trusted
-from bot.errors import DeliveryError
+from adapters.slack.settings import SlackSettings
+from bot.errors import ConfigError, DeliveryError
 from bot.events import Attachment, Author, ChannelRef, IncomingMessage, OutgoingFile, OutgoingMessage
 from bot.richtext import plain
 from tests.fakes.slack_server import TEAM, FakeSlack
@@ -254,3 +255,21 @@ async def test_without_files_info_the_message_is_found_in_the_history(
     first, second = fake.records_for(LIMA, "upload")
     assert (top.id, reply.id, reply.thread_id) == (first["ts"], second["ts"], root.id)
     assert len(fake.calls_to("files.info")) == 1  # refused once: the history answers from then on
+
+
+async def test_a_private_channel_upload_is_found_among_private_shares(
+    fake: FakeSlack, make_adapter: AdapterFactory, tmp_path: Path
+) -> None:
+    fake.channels[LIMA].is_private = True
+    adapter, _ = await make_adapter()
+    ref = await adapter.send(file_copy(tmp_path))
+    (upload,) = fake.records_for(LIMA, "upload")
+    assert ref.id == upload["ts"]
+    assert list(fake.files[upload["file_id"]]["shares"]) == ["private"]
+
+
+def test_max_file_mb_is_checked() -> None:
+    assert SlackSettings.from_mapping({"max_file_mb": 1024}).max_file_mb == 1024
+    for bad in (0, 1025, "100", 2.5):
+        with pytest.raises(ConfigError, match=r"adapters\.slack\.max_file_mb"):
+            SlackSettings.from_mapping({"max_file_mb": bad})
