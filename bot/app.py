@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -38,13 +39,14 @@ from bot.i18n import Catalog, default_catalog
 from bot.model import Channel
 from bot.outbox import Outbox
 from bot.passthrough import PassThrough
-from bot.ports import Adapter, AdapterContext, Translator, load_plugin, plugin_names
+from bot.ports import Adapter, AdapterContext, Embedder, Translator, load_plugin, plugin_names
 from bot.relay import Relay
 from bot.report import Reports
 from bot.retention import Retention
 from bot.richtext import RichText, plain
 from bot.search import Search
 from bot.store import Store, open_database
+from bot.tagging import TopicTagger, corrections_loader, load_topic_model
 from bot.topics import Tagger, default_tagger
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,20 @@ def markup_parser(platform: str) -> Callable[[str], RichText]:
     return parse
 
 
+@functools.cache
+def shared_embedder() -> Embedder | None:
+    """The sentence embedder (entry point ``agora.embedders:use``), one per process, or None if not installed.
+
+    One instance serves every Agora in the process (tests build many), so the
+    model is loaded once; topics and similar questions share it.
+    """
+    if "use" not in plugin_names("agora.embedders"):
+        log.warning("no sentence embedder installed: topics come from the lexicon alone")
+        return None
+    embedder: Embedder = load_plugin("agora.embedders", "use")({})
+    return embedder
+
+
 class Agora:
     """One running bot: every enabled adapter feeding one relay."""
 
@@ -92,6 +108,7 @@ class Agora:
         catalog: Catalog | None = None,
         clock: Callable[[], float] = time.time,
         environ: Mapping[str, str] = os.environ,
+        embedder: Embedder | None = None,
     ) -> None:
         self.config = config
         self.db = open_database(config.database)
@@ -100,6 +117,14 @@ class Agora:
         self.tagger = tagger or default_tagger()
         self.sync_config()
         self.translator = translator or load_translator(config, self.store)
+        # One embedder per process, shared by topics and similar questions; loaded in the background at start.
+        self.embedder = embedder or shared_embedder()
+        self.topic_tagger = TopicTagger(
+            self.tagger,
+            self.embedder,
+            load_topic_model(config.database) if self.embedder is not None else None,
+            corrections_loader(self.store),
+        )
         self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else {}
         self.blobs = LocalBlobStore(files_dir(config))
         self.files = Files(self.store, self.blobs, self.adapters, config.max_file_mb * MB)
@@ -107,7 +132,9 @@ class Agora:
         self.outbox = Outbox(self.store, self.adapters, self.composer, config.outbox, clock)
         self.deliveries = Deliveries(self.store, self.catalog, self.outbox.wake)
         self.outbox.on_parked = self.deliveries.on_parked
-        self.relay = Relay(self.store, self.translator, self.tagger, self.outbox.wake, config, self.files.fetch_soon)
+        self.relay = Relay(
+            self.store, self.translator, self.topic_tagger, self.outbox.wake, config, self.files.fetch_soon
+        )
         self.reports = Reports(self.store, self.tagger, self.catalog, clock)
         self.search = Search(self.store, self.tagger, self.translator, self.catalog)
         self.digests = Digests(self.store, self.reports, self.outbox.wake, config, clock)
@@ -124,6 +151,7 @@ class Agora:
             markup=self.parse_markup,
             deliveries=self.deliveries,
             wake_digests=self.digests.poke,
+            topic_tagger=self.topic_tagger,
         )
         if adapters is None:
             context = self.adapter_context(environ)
@@ -168,6 +196,8 @@ class Agora:
 
     async def start(self) -> None:
         """Connect every adapter, then resume pending deliveries and the digest schedule."""
+        if self.embedder is not None:
+            self.embedder.warm()  # ~1 s in a background thread: serve at once, tag fully once it is in
         for name, adapter in self.adapters.items():
             log.info("starting adapter %s", name)
             await adapter.start(self.handle)

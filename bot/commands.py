@@ -82,6 +82,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "glossary", "agora", (Arg("action", choices=("add", "remove", "list")), Arg("term", "text", required=False))
     ),
+    CommandSpec("tag", "agora", (Arg("message"), Arg("changes", "words")), manager_only=True),
     CommandSpec("status", "agora", (Arg("message", required=False),), needs_link=False),
     CommandSpec("retry", "agora", (Arg("message"),), manager_only=True),
     CommandSpec("help", "agora", (), needs_link=False),

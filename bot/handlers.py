@@ -25,7 +25,8 @@ from bot.relay import Relay
 from bot.report import Reports
 from bot.richtext import LineBreak, RichText, Segment, Styled, Text, plain, to_plain
 from bot.search import Search
-from bot.store import Store
+from bot.store import EDIT, Store, TagCorrection
+from bot.tagging import Correction, TopicTagger, apply
 from bot.topics import Tagger
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class Commands:
         markup: Callable[[str, str], RichText],
         wake_digests: Callable[[], None] = lambda: None,
         deliveries: Deliveries | None = None,
+        topic_tagger: TopicTagger | None = None,
     ) -> None:
         self.store = store
         self.relay = relay
@@ -82,6 +84,7 @@ class Commands:
         self.wake_digests = wake_digests
         self.markup = markup
         self.deliveries = deliveries or Deliveries(store, catalog, relay.wake)
+        self.topic_tagger = topic_tagger or TopicTagger(tagger)
         self.handlers: dict[str, Handler] = {
             "ask": self.ask,
             "link": self.link,
@@ -98,6 +101,7 @@ class Commands:
             "status": self.status,
             "retry": self.retry,
             "help": self.help,
+            "tag": self.tag,
         }
         missing = {spec.name for spec in commands.COMMANDS} - set(self.handlers)
         if missing:
@@ -212,9 +216,9 @@ class Commands:
             raise CommandError("error.unknown_topic", topics=", ".join(unknown), valid=valid)
         return slugs
 
-    def topic_list(self, slugs: tuple[str, ...] | list[str], lang: str) -> str:
+    def topic_list(self, slugs: tuple[str, ...] | list[str], lang: str, *, none: bool = False) -> str:
         if not slugs:
-            return self.t("reply.all_topics", lang)
+            return self.t("reply.no_topics" if none else "reply.all_topics", lang)
         return ", ".join(self.tagger.name(s, lang) for s in slugs)
 
     async def subscribe(self, call: Call) -> Reply:
@@ -290,6 +294,59 @@ class Commands:
         if not self.store.remove_glossary_term(network, term):
             raise CommandError("error.glossary_unknown", term=term, network=network)
         return self.reply("reply.glossary_removed", call.lang, term=term, network=network)
+
+    async def tag(self, call: Call) -> Reply:
+        """A manager corrects a message's topics; the thread's replies and similar new messages follow."""
+        msg = self.message_in_network(call.command.text("message"), call.linked.network)
+        added, removed = self.parse_changes(call.command.words("changes"), call.lang)
+        after = apply(msg.topics, added, removed)
+        text = to_plain(msg.text)
+        vector = self.topic_tagger.embed(text)
+        correction = TagCorrection(
+            network=msg.network,
+            message_id=msg.id,
+            lang=msg.lang,
+            text=text,
+            before=msg.topics,
+            after=after,
+            added=added,
+            removed=removed,
+            vector=vector.tobytes() if vector is not None else None,
+        )
+        changed = {msg.id: after}
+        for reply in self.store.replies(msg.id) if msg.root_id is None else []:  # they inherited its topics
+            if (topics := apply(reply.topics, added, removed)) != reply.topics:
+                changed[reply.id] = topics
+        copies = [copy for message_id in changed for copy in self.store.copies_of(message_id)]
+        with self.store.transaction():
+            self.store.add_tag_correction(correction, call.event.author.id)
+            for message_id, topics in changed.items():
+                self.store.set_message_topics(message_id, topics)
+            for copy in copies:  # every copy's footer shows the corrected topics
+                self.store.enqueue(copy.channel, copy.id, EDIT)
+        for copy in copies:
+            self.relay.wake(copy.channel)
+        if vector is not None:
+            self.topic_tagger.remember(msg.network, Correction(msg.id, vector, added, removed))
+        log.info("topics of message %s corrected by %s: +%s -%s", msg.id, call.event.author.id, added, removed)
+        return self.reply("reply.tagged", call.lang, id=msg.id, topics=self.topic_list(after, call.lang, none=True))
+
+    def parse_changes(self, words: tuple[str, ...], lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``+housing -budget`` (names in any language) -> (added, removed) slugs."""
+        added: list[str] = []
+        removed: list[str] = []
+        usage = commands.find("agora tag")
+        for word in words:
+            sign, name = word[:1], word[1:].strip()
+            if sign not in "+-" or not name:
+                raise CommandError("error.tag_changes", usage=usage.usage() if usage else "")
+            (slug,) = self.resolve_topics((name,), lang)
+            target, other = (added, removed) if sign == "+" else (removed, added)
+            if slug in other:
+                other.remove(slug)
+            if slug not in target:
+                target.append(slug)
+        return tuple(added), tuple(removed)
 
     # ------------------------------------------------------------ status and help
 

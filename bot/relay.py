@@ -19,7 +19,7 @@ from bot.model import Channel, StoredMessage
 from bot.ports import Translator
 from bot.richtext import RichText, is_blank, to_plain
 from bot.store import DELETE, EDIT, SEND, Store
-from bot.topics import Tagger
+from bot.tagging import TopicTagger
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class Relay:
         self,
         store: Store,
         translator: Translator,
-        tagger: Tagger,
+        tagger: TopicTagger,
         wake: Callable[[ChannelRef], None],
         config: Config,
         fetch_files: Callable[[int], None] = lambda _message_id: None,
@@ -151,7 +151,8 @@ class Relay:
         """Commit the message, its copies and their outbox rows together, then wake the workers."""
         plain_text = to_plain(text)
         lang = self.translator.detect(plain_text, channel.lang)
-        topics = self.tagger.tag(plain_text, lang).topics
+        network = root.network if root else channel.network
+        topics = self.tagger.tag(plain_text, lang, network=network, thread=root.topics if root else ()).topics
         targets = self._targets(channel, topics, root, asked=platform_id is None)
         with self.store.transaction():
             if key is not None and self.store.seen_event(key):
@@ -209,7 +210,8 @@ class Relay:
         channel = self.store.channel(msg.channel)
         plain_text = to_plain(ev.text)
         lang = self.translator.detect(plain_text, channel.lang if channel else msg.lang)
-        topics = self.tagger.tag(plain_text, lang).topics
+        root = self.store.message(msg.root_id) if msg.root_id is not None else None
+        topics = self.tagger.tag(plain_text, lang, network=msg.network, thread=root.topics if root else ()).topics
         copies = self.store.copies_of(msg.id)
         with self.store.transaction():
             if ev.event_id and self.store.seen_event(ev.event_id):

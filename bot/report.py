@@ -137,8 +137,19 @@ class Reports:
                 regions = ", ".join(f"{t('region.' + r, lang)} {n}" for r, n in s.regions)
                 out += [LineBreak(), Text("   " + t("report.regions", lang, regions=regions))]
             for qid, text, n in s.top_questions[:2]:
-                out += [LineBreak(), Text(f"   #{qid} {text} ({n} ↩)")]
+                out += [LineBreak(), Text(f"   #{qid} {self.in_language(qid, text, lang)} ({n} ↩)")]
         return tuple(out)
+
+    def in_language(self, message_id: int, original: str, lang: str) -> str:
+        """A question as a reader of ``lang`` saw it: the stored translation, else the original marked
+        with its language (``/agora original <id>`` shows it in full)."""
+        msg = self.store.message(message_id)
+        if msg is None or msg.lang == lang:
+            return original
+        stored = self.store.message_translation(message_id, lang)
+        if stored is not None and stored.translated:
+            return to_plain(stored.text).replace("\n", " ")[:140]
+        return f"[{msg.lang}] {original}"
 
     def chart(self, stats: list[TopicStat], days: int, lang: str) -> bytes:
         """A PNG bar chart of this period against the previous one, labelled in ``lang``."""
@@ -197,5 +208,6 @@ class Reports:
         if unanswered:
             out += [LineBreak(), LineBreak(), Text(t("report.unanswered", lang))]
             for m in unanswered[:10]:
-                out += [LineBreak(), Text(f"• #{m.id} ({m.city}) {to_plain(m.text).replace(chr(10), ' ')[:140]}")]
+                text = self.in_language(m.id, to_plain(m.text).replace("\n", " ")[:140], lang)
+                out += [LineBreak(), Text(f"• #{m.id} ({m.city}) {text}")]
         return tuple(out)

@@ -68,6 +68,21 @@ class StoredFile:
 
 
 @dataclass(frozen=True, slots=True)
+class TagCorrection:
+    """A manager's correction of a message's topics (``/agora tag``), with its embedding when there was one."""
+
+    network: str
+    message_id: int
+    lang: str
+    text: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    vector: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
 class MessageTranslation:
     """A whole message in one language, for copies and for search."""
 
@@ -589,6 +604,56 @@ class Store:
                         channels.add(copy.channel)
                 self.delete_message(message_id)
         return sorted(channels)
+
+    # ------------------------------------------------------------ topic corrections
+
+    def set_message_topics(self, message_id: int, topics: Sequence[str]) -> None:
+        """Replace a message's topics (a correction; the text and its version stay)."""
+        self.db.execute("update messages set topics = ? where id = ?", [json.dumps(list(topics)), message_id])
+
+    def add_tag_correction(self, correction: TagCorrection, author_id: str) -> None:
+        """Remember a correction; a newer one of the same message replaces it."""
+        with self.transaction():
+            self.db.execute(
+                "delete from tag_corrections where network = ? and message_id = ?",
+                [correction.network, correction.message_id],
+            )
+            self.db.execute(
+                "insert into tag_corrections (network, message_id, lang, text, before, after, added, removed, "
+                "author_id, vector, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    correction.network,
+                    correction.message_id,
+                    correction.lang,
+                    correction.text,
+                    json.dumps(list(correction.before)),
+                    json.dumps(list(correction.after)),
+                    json.dumps(list(correction.added)),
+                    json.dumps(list(correction.removed)),
+                    author_id,
+                    correction.vector,
+                    self.now(),
+                ],
+            )
+
+    def tag_corrections(self, network: str | None = None) -> list[TagCorrection]:
+        """Corrections of one network (or of all), oldest first."""
+        where, params = ("where network = ?", [network]) if network else ("", [])
+        rows = self.db.query(f"select * from tag_corrections {where} order by id", params)
+        return [
+            TagCorrection(
+                network=r["network"],
+                message_id=r["message_id"],
+                lang=r["lang"],
+                text=r["text"],
+                before=tuple(json.loads(r["before"] or "[]")),
+                after=tuple(json.loads(r["after"] or "[]")),
+                added=tuple(json.loads(r["added"] or "[]")),
+                removed=tuple(json.loads(r["removed"] or "[]")),
+                vector=r["vector"],
+            )
+            for r in rows
+        ]
 
 
 def new_join_code() -> str:

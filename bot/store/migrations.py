@@ -139,3 +139,26 @@ def m003_files(db: Database) -> None:
     db.table("files").create_index(["message_id", "position"], unique=True)
     db.table("files").create_index(["state"])
     db.table("files").create_index(["key"])
+
+
+@migrations()
+def m004_tag_corrections(db: Database) -> None:
+    db.table("tag_corrections").create(
+        {
+            "id": int,
+            "network": str,
+            "message_id": int,
+            "lang": str,
+            "text": str,
+            "before": str,
+            "after": str,
+            "added": str,
+            "removed": str,
+            "author_id": str,
+            "vector": bytes,
+            "created_at": float,
+        },
+        pk="id",
+        not_null={"network", "message_id", "lang", "text", "after"},
+    )
+    db.table("tag_corrections").create_index(["network", "message_id"])

@@ -104,6 +104,8 @@ def _forget_messages(db: Database, ids: list[int]) -> Removed:
                 f"where message_id in ({marks}) and state != 'erased'",
                 chunk,
             ).rowcount
+            # A manager's topic correction keeps the message's text and embedding: they go with it.
+            db.execute(f"delete from tag_corrections where message_id in ({marks})", chunk)
             # The FTS triggers follow these updates, so search forgets the text too.
             db.execute(
                 f"update messages set text = '[]', plain = '', author_name = ?, author_avatar = null "

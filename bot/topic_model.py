@@ -1,0 +1,191 @@
+"""The learned half of the tagger: per-topic logistic regressions over sentence embeddings.
+
+The lexicon (:mod:`bot.topics`) is precise and explains itself, but it only
+knows the words someone listed; staff mostly describe a practice without naming
+its topic ("we put two-step codes on every shared inbox"). A linear classifier
+over multilingual sentence embeddings generalises to those, in all three
+languages at once. Beside the eleven topic classifiers sits a twelfth, the
+chatter gate: "is this message about any topic at all?", which keeps greetings,
+logistics and passing mentions ("the budget hotel is fine") untagged.
+
+Everything here is plain numpy so training is deterministic (same rows, same
+weights) and the model is a few kilobytes of numbers (``bot/data/topics/model.npz``)
+plus the thresholds cross-validation chose for them. How the two halves are
+combined is :func:`decide`, shared by the running tagger and the training code
+so the figures measure what runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.errors import ConfigError
+
+Matrix = npt.NDArray[np.float32]
+SHIPPED_MODEL = "model.npz"
+MAX_TOPICS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """How the lexicon and the classifiers are combined (chosen by cross-validation on train).
+
+    * ``topic``: a classifier probability at or above it adds the topic.
+    * ``gate``: classifier-only topics need the chatter gate's P(topical) at or above it.
+    * ``lexicon_gate``: lexicon topics are dropped when P(topical) is below it, unless
+      the lexicon's evidence is ``strong_lexicon`` or more ("matched 'Housing First'").
+    * ``fallback``: a message the gate calls topical that got no topic otherwise takes
+      its most probable topic if that reaches this (1.0: never).
+    """
+
+    topic: float = 0.5
+    gate: float = 0.5
+    lexicon_gate: float = 0.0
+    strong_lexicon: float = 2.0
+    fallback: float = 1.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "topic": self.topic,
+            "gate": self.gate,
+            "lexicon_gate": self.lexicon_gate,
+            "strong_lexicon": self.strong_lexicon,
+            "fallback": self.fallback,
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TopicModel:
+    """Weights of the topic classifiers and the chatter gate, for one embedder."""
+
+    embedder: str
+    slugs: tuple[str, ...]
+    weights: Matrix  # (topics, dim)
+    bias: Matrix  # (topics,)
+    gate_weights: Matrix  # (dim,)
+    gate_bias: float
+    thresholds: Thresholds
+    info: Mapping[str, Any] = field(default_factory=dict)  # training figures, data fingerprint
+
+    def probabilities(self, vectors: Matrix) -> tuple[Matrix, Matrix]:
+        """Per-topic probabilities ``(n, topics)`` and P(topical) ``(n,)`` for embedded messages."""
+        topics = _sigmoid(vectors @ self.weights.T + self.bias)
+        gate = _sigmoid(vectors @ self.gate_weights + np.float32(self.gate_bias))
+        return topics, gate
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "embedder": self.embedder,
+            "slugs": list(self.slugs),
+            "thresholds": self.thresholds.as_dict(),
+            "gate_bias": float(self.gate_bias),
+            "info": dict(self.info),
+        }
+        with path.open("wb") as handle:
+            np.savez_compressed(
+                handle,
+                weights=self.weights.astype(np.float32),
+                bias=self.bias.astype(np.float32),
+                gate_weights=self.gate_weights.astype(np.float32),
+                meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
+            )
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> TopicModel:
+        """Read a model file (default: the one shipped in ``bot/data/topics``)."""
+        source: Any = path if path is not None else resources.files("bot") / "data" / "topics" / SHIPPED_MODEL
+        try:
+            with source.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+                meta = json.loads(bytes(data["meta"]).decode())
+                weights = np.asarray(data["weights"], dtype=np.float32)
+                bias = np.asarray(data["bias"], dtype=np.float32)
+                gate_weights = np.asarray(data["gate_weights"], dtype=np.float32)
+        except (OSError, KeyError, ValueError) as exc:
+            raise ConfigError(f"topic model {source}: {exc}") from exc
+        slugs = tuple(str(s) for s in meta["slugs"])
+        if weights.shape[0] != len(slugs) or bias.shape != (len(slugs),) or gate_weights.shape != weights.shape[1:]:
+            raise ConfigError(f"topic model {source}: weight shapes do not match its {len(slugs)} topics")
+        return cls(
+            embedder=str(meta["embedder"]),
+            slugs=slugs,
+            weights=weights,
+            bias=bias,
+            gate_weights=gate_weights,
+            gate_bias=float(meta["gate_bias"]),
+            thresholds=Thresholds(**{k: float(v) for k, v in meta["thresholds"].items()}),
+            info=meta.get("info", {}),
+        )
+
+
+def decide(
+    lexicon_topics: Sequence[str],
+    lexicon_scores: Mapping[str, float],
+    probabilities: Mapping[str, float],
+    topical: float,
+    thresholds: Thresholds,
+) -> tuple[str, ...]:
+    """The union of the lexicon's and the classifiers' topics, behind the chatter gate.
+
+    Best first: topics both halves agree on, then the rest by probability.
+    """
+    strong = max((lexicon_scores.get(t, 0.0) for t in lexicon_topics), default=0.0) >= thresholds.strong_lexicon
+    chosen: dict[str, float] = {}
+    if topical >= thresholds.lexicon_gate or strong:
+        for slug in lexicon_topics:
+            chosen[slug] = 1.0 + probabilities.get(slug, 0.0)
+    if topical >= thresholds.gate:
+        for slug, p in probabilities.items():
+            if p >= thresholds.topic and slug not in chosen:
+                chosen[slug] = p
+        if not chosen and probabilities:
+            slug = max(probabilities, key=lambda s: probabilities[s])
+            if probabilities[slug] >= thresholds.fallback:
+                chosen[slug] = probabilities[slug]
+    ranked = sorted(chosen, key=lambda s: -chosen[s])
+    return tuple(ranked[:MAX_TOPICS])
+
+
+def fit_logistic(
+    features: Matrix, labels: npt.NDArray[np.float64], l2: float, iterations: int = 400
+) -> tuple[Matrix, Matrix]:
+    """L2-regularised logistic regressions, one per label column, by accelerated gradient descent.
+
+    Full-batch Nesterov steps of size 1/L, where L bounds the curvature of the
+    mean log-loss (features are unit vectors), from zero weights: no randomness,
+    so the same rows give the same weights. Returns ``(weights (k, dim), bias (k,))``.
+    """
+    x = features.astype(np.float64)
+    y = labels.astype(np.float64).reshape(len(x), -1)
+    n, dim = x.shape
+    design = np.hstack([x, np.ones((n, 1))])
+    spectral = float(np.linalg.norm(design, 2)) ** 2
+    step = 1.0 / (0.25 * spectral / n + l2)
+    penalty = np.full((dim + 1, 1), l2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    w = np.zeros((dim + 1, y.shape[1]))
+    previous = w.copy()
+    for k in range(1, iterations + 1):
+        look = w + (k - 1) / (k + 2) * (w - previous)
+        grad = design.T @ (_sigmoid64(design @ look) - y) / n + penalty * look
+        previous = w
+        w = look - step * grad
+    return w[:-1].T.astype(np.float32), w[-1].astype(np.float32)
+
+
+def _sigmoid(z: Matrix) -> Matrix:
+    out: Matrix = (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32)
+    return out
+
+
+def _sigmoid64(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    return out
