@@ -20,6 +20,8 @@ from typing import Any
 from aiohttp import web
 
 from adapters.web import files, markup
+from adapters.web.policy import RequestPolicy
+from adapters.web.settings import WebSettings
 from bot.errors import ConfigError, DeliveryError
 from bot.events import (
     Attachment,
@@ -35,7 +37,8 @@ from bot.events import (
 )
 from bot.model import Channel
 from bot.ports import AdapterContext, Check, EventSink
-from bot.richtext import RichText, clean_text, to_json, to_plain
+from bot.richtext import RichText, clean_text, strip_invisible, to_json, to_plain
+from bot.store import write_transaction
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 40000
@@ -49,19 +52,16 @@ class WebAdapter:
     can_upload = True
 
     def __init__(self, config: Mapping[str, Any], context: AdapterContext) -> None:
-        self.host = str(config.get("host", "127.0.0.1"))
-        port = config.get("port", 8080)
-        if not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ConfigError("adapters.web.port: must be a port number from 0 to 65535")
-        self.port = port
-        self.pace = float(config.get("pace", 0.0))
-        self.max_text = int(config.get("max_text", 4000))
-        max_file_mb = config.get("max_file_mb", 25)
-        if not isinstance(max_file_mb, int) or isinstance(max_file_mb, bool) or not 0 <= max_file_mb <= 100:
-            raise ConfigError("adapters.web.max_file_mb: must be a whole number of megabytes from 0 to 100")
-        self.max_upload = max_file_mb * 1024 * 1024
-        if self.max_text < 200:
-            raise ConfigError("adapters.web.max_text: must be at least 200")
+        self.settings = WebSettings.from_mapping(config)
+        self.host = self.settings.host
+        self.port = self.settings.port
+        self.pace = self.settings.pace
+        self.max_text = self.settings.max_text
+        self.max_upload = self.settings.max_file_mb * 1024 * 1024
+        self.policy = RequestPolicy(
+            self.host, self.settings.allowed_hosts, self.settings.token(context.environ), lambda: self.bound_port
+        )
+        self.bound_port = self.port
         self.context = context
         self.db = context.db
         self._sink: EventSink | None = None
@@ -72,10 +72,13 @@ class WebAdapter:
     # ------------------------------------------------------------ storage
 
     def _ensure_table(self) -> None:
-        if "web_messages" in self.db.table_names():
-            if "files" not in self.db.table("web_messages").columns_dict:
+        with write_transaction(self.db):  # two processes starting at once create it once
+            if "web_messages" not in self.db.table_names():
+                self._create_table()
+            elif "files" not in self.db.table("web_messages").columns_dict:
                 self.db.table("web_messages").add_column("files", str)
-            return
+
+    def _create_table(self) -> None:
         self.db.table("web_messages").create(
             {
                 "id": int,
@@ -130,6 +133,7 @@ class WebAdapter:
         self._sink = sink
         # Files arrive base64 in JSON: 4/3 of their size, plus the message.
         app = web.Application(client_max_size=1024 * 1024 + self.max_upload * 4 // 3)
+        self.policy.install(app)
         app.add_routes(
             [
                 web.get("/", self.page),
@@ -153,8 +157,8 @@ class WebAdapter:
             await self._runner.cleanup()
             raise ConfigError(f"adapters.web: cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
         addresses = self._runner.addresses  # the port actually bound when port = 0
-        port = int(addresses[0][1]) if addresses else self.port
-        self.url = f"http://{self.host}:{port}/"
+        self.bound_port = int(addresses[0][1]) if addresses else self.port
+        self.url = f"http://{self.host}:{self.bound_port}/"
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -168,7 +172,7 @@ class WebAdapter:
         meta = msg.meta
         thread = int(msg.thread_id) if msg.thread_id else None
         table = self.db.table("web_messages")
-        with self.db.atomic():
+        with write_transaction(self.db):
             table.insert(
                 {
                     "channel": msg.channel.channel,
@@ -208,7 +212,7 @@ class WebAdapter:
         if self._row(ref.channel.channel, int(ref.id)) is None:
             raise DeliveryError(f"web message {ref.id} not found", retriable=False)
         meta = msg.meta
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.table("web_messages").update(
                 int(ref.id),
                 {
@@ -225,7 +229,7 @@ class WebAdapter:
             )
 
     async def delete(self, ref: MessageRef) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.execute(_FORGET, [int(ref.id)])
 
     async def fetch(self, attachment: Attachment, channel: ChannelRef) -> bytes:
@@ -307,19 +311,21 @@ class WebAdapter:
         user = body.get("user")
         text = body.get("text")
         thread = body.get("thread_id")
-        if not isinstance(user, str) or not user.strip() or len(user) > MAX_USER:
-            raise _error(400, f"'user' must be a name of 1 to {MAX_USER} characters")
+        if isinstance(user, str):  # judge the name people will see: no control, bidi or zero-width characters
+            user = strip_invisible(clean_text(user)).strip()
+        if not isinstance(user, str) or not user or len(user) > MAX_USER:
+            raise _error(400, self.context.catalog.t("error.bad_user", channel.lang, limit=MAX_USER))
         if not isinstance(text, str):
             raise _error(400, "'text' must be a string")
         if len(text) > MAX_INPUT:
             raise _error(400, self.context.catalog.t("error.too_long", channel.lang, length=len(text), limit=MAX_INPUT))
         if thread is not None:
-            if isinstance(thread, str) and thread.isdecimal():
-                thread = int(thread)
+            if isinstance(thread, str):
+                thread = _message_id(thread)
             if not isinstance(thread, int) or isinstance(thread, bool) or self._row(cid, thread) is None:
-                raise _error(400, "'thread_id' must be the id of a message in this channel")
-        text, user = clean_text(text), clean_text(user)  # no lone surrogates or control characters stored
-        author = Author(id=f"web:{user.strip()}", name=user.strip())
+                raise _error(400, self.context.catalog.t("error.bad_thread", channel.lang))
+        text = clean_text(text)  # no lone surrogates or control characters stored
+        author = Author(id=f"web:{user}", name=user)
         ref = ChannelRef("web", channel.ref.space, cid)
         if text.lstrip().startswith("/"):
             return await self._command(ref, author, text.strip(), thread)
@@ -331,7 +337,7 @@ class WebAdapter:
         if not text.strip() and not attachments:
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
         table = self.db.table("web_messages")
-        with self.db.atomic():
+        with write_transaction(self.db):
             table.insert(
                 {
                     "channel": cid,
@@ -415,7 +421,7 @@ class WebAdapter:
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
         text = clean_text(text)
         self._check_length(text, channel)
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.table("web_messages").update(
                 row["id"], {"text": text, "segments": json.dumps(to_json(markup.parse(text))), "edited_at": time.time()}
             )
@@ -425,7 +431,7 @@ class WebAdapter:
     async def delete_message(self, request: web.Request) -> web.Response:
         cid, channel = self._channel(request)
         row = self._message_row(request, cid)
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.execute(_FORGET, [row["id"]])
         await self._emit(MessageDeleted(channel.ref, str(row["id"])))
         return web.json_response({"id": row["id"]})
@@ -439,7 +445,8 @@ class WebAdapter:
     def _message_row(self, request: web.Request, cid: str) -> dict[str, Any]:
         """The message to edit or delete: posted in this channel, or the asker's own copy of an /ask."""
         mid = request.match_info["mid"]
-        row = self._row(cid, int(mid)) if mid.isdecimal() and len(mid) < 12 else None
+        number = _message_id(mid)
+        row = self._row(cid, number) if number is not None else None
         if row is None or row["deleted"]:
             raise _error(404, f"no message {mid[:20]!r} in channel {cid!r}")
         if row["is_copy"] and not row["own"]:
@@ -483,10 +490,17 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _message_id(text: str) -> int | None:
+    """A message id as the API takes it: ASCII digits only (not "١"), at most 18 of them."""
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    return None
+
+
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # JSONDecodeError is a ValueError; deep nesting recurses
         raise _error(400, "the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise _error(400, "the body must be a JSON object")

@@ -299,7 +299,7 @@ BAD_REQUESTS: list[tuple[str, str, str, dict[str, Any], int]] = [
     ("edit elsewhere", "PATCH", "recife/{boston_root}", {"json": {"text": "hi"}}, 404),
     ("edit to empty", "PATCH", "boston/{boston_root}", {"json": {"text": "  "}}, 400),
     ("edit not a string", "PATCH", "boston/{boston_root}", {"json": {"text": 5}}, 400),
-    ("edit not JSON", "PATCH", "boston/{boston_root}", {"data": b"[", "headers": {"Content-Type": "x"}}, 400),
+    ("edit not JSON", "PATCH", "boston/{boston_root}", {"data": b"[", "headers": {"Content-Type": "x"}}, 415),
     ("edit over-long", "PATCH", "boston/{boston_root}", {"json": {"text": LONG}}, 400),
     ("delete unknown message", "DELETE", "boston/999", {}, 404),
     ("delete elsewhere", "DELETE", "guadalajara/{boston_root}", {}, 404),

@@ -79,8 +79,20 @@
     }
   }
 
+  /** The access token of a playground served beyond loopback: given once as #token=… in the
+   * address, kept for this tab only, and removed from the address bar. */
+  const TOKEN = (() => {
+    const match = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
+    if (match) {
+      sessionStorage.setItem("agora-token", decodeURIComponent(match[1]));
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    return sessionStorage.getItem("agora-token") || "";
+  })();
+
   async function api(method, path, body) {
     const init = { method, headers: { Accept: "application/json" } };
+    if (TOKEN) init.headers.Authorization = `Bearer ${TOKEN}`;
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
