@@ -80,7 +80,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("search", "agora", (Arg("query", "text"),)),
     CommandSpec("original", "agora", (Arg("message"),)),
     CommandSpec(
-        "glossary", "agora", (Arg("action", choices=("add", "remove", "list")), Arg("term", "text", required=False))
+        "glossary",
+        "agora",
+        (Arg("action", choices=("add", "remove", "list", "changes")), Arg("term", "text", required=False)),
     ),
     CommandSpec("tag", "agora", (Arg("message"), Arg("changes", "words")), manager_only=True),
     CommandSpec("status", "agora", (Arg("message", required=False),), needs_link=False),
@@ -162,7 +164,8 @@ def _bind(spec: CommandSpec, args: str) -> dict[str, ArgValue]:
             if not token:
                 pass
             elif arg.kind == "int":
-                if not token.isdigit() or not 0 < int(token) <= 3650:
+                # ASCII digits, few of them: "١" is not 1, and int() of 5,000 digits raises
+                if not (token.isascii() and token.isdigit() and len(token) <= 4) or not 0 < int(token) <= 3650:
                     raise CommandError("error.bad_int", arg=arg.name, value=token[:40])
                 values[arg.name] = int(token)
             else:

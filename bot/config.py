@@ -51,6 +51,8 @@ class OutboxConfig:
     backoff_base: float = 1.0
     backoff_max: float = 300.0
     settle: float = 10.0
+    lease_seconds: float = 60.0  # a channel left by a dead process is taken over after this
+    poll_seconds: float = 1.0  # how often idle workers look for rows other processes added
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class Config:
     max_message_length: int = 12000
     digest_weekday: int = 0
     digest_hour: int = 14
+    glossary_members: bool = False  # true: any member may change the glossary, not only channel managers
     adapters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     translation: Mapping[str, Any] = field(default_factory=dict)
     networks: tuple[NetworkConfig, ...] = ()
@@ -87,6 +90,7 @@ AGORA_KEYS = {
     "retention_days",
     "files_dir",
     "max_file_mb",
+    "glossary_members",
 }
 
 
@@ -150,13 +154,23 @@ def parse_config(
             raise ConfigError(f"adapters.{name}.enabled: must be true or false")
 
     outbox_raw = _table(raw, "outbox")
-    _only(outbox_raw, "outbox.", {"max_attempts", "backoff_base", "backoff_max", "settle"})
+    _only(
+        outbox_raw,
+        "outbox.",
+        {"max_attempts", "backoff_base", "backoff_max", "settle", "lease_seconds", "poll_seconds"},
+    )
     outbox = OutboxConfig(
         max_attempts=_get(outbox_raw, "outbox.max_attempts", int, 8),
         backoff_base=float(_get(outbox_raw, "outbox.backoff_base", (int, float), 1.0)),
         backoff_max=float(_get(outbox_raw, "outbox.backoff_max", (int, float), 300.0)),
         settle=float(_get(outbox_raw, "outbox.settle", (int, float), 10.0)),
+        lease_seconds=float(_get(outbox_raw, "outbox.lease_seconds", (int, float), 60.0)),
+        poll_seconds=float(_get(outbox_raw, "outbox.poll_seconds", (int, float), 1.0)),
     )
+    if not 1 <= outbox.lease_seconds <= 3600:
+        raise ConfigError("outbox.lease_seconds: must be from 1 to 3600 seconds")
+    if not 0.05 <= outbox.poll_seconds <= outbox.lease_seconds / 2:
+        raise ConfigError("outbox.poll_seconds: must be from 0.05 seconds to half of outbox.lease_seconds")
     return Config(
         database=database,
         default_lang=default_lang,
@@ -164,6 +178,7 @@ def parse_config(
         max_message_length=max_len,
         digest_weekday=weekday,
         digest_hour=hour,
+        glossary_members=_get(agora, "agora.glossary_members", bool, False),
         adapters=adapters,
         translation=_table(raw, "translation"),
         networks=_networks(raw.get("networks", [])),

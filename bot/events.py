@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.richtext import RichText, clean, clean_text
+from bot.richtext import RichText, clean, clean_text, strip_invisible
 
 LANGUAGES: tuple[str, ...] = ("en", "es", "pt")
 
@@ -249,4 +249,7 @@ def _file_name(name: str) -> str:
 
 
 def _clean_author(author: Author) -> Author:
-    return replace(author, id=clean_text(author.id), name=clean_text(author.name))
+    """Names lose control, bidi and zero-width characters; a name of nothing else becomes the id."""
+    author_id = clean_text(author.id)
+    name = strip_invisible(clean_text(author.name)).strip()
+    return replace(author, id=author_id, name=name if name or not author.name else author_id)

@@ -11,6 +11,7 @@ import re
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot import commands
 from bot.commands import ParsedCommand
@@ -23,9 +24,9 @@ from bot.model import Channel, StoredMessage
 from bot.ports import Translator
 from bot.relay import Relay
 from bot.report import Reports
-from bot.richtext import LineBreak, RichText, Segment, Styled, Text, plain, to_plain
+from bot.richtext import LineBreak, RichText, Segment, Styled, Text, plain, strip_invisible, to_plain
 from bot.search import Search
-from bot.store import EDIT, Store, TagCorrection
+from bot.store import EDIT, GlossaryChange, Store, TagCorrection
 from bot.tagging import Correction, TopicTagger, apply
 from bot.topics import Tagger
 
@@ -255,7 +256,7 @@ class Commands:
 
     def message_in_network(self, token: str, network: str) -> StoredMessage:
         """The message a user means by ``#12``, ``12`` or a link ending in its number."""
-        digits = re.findall(r"\d+", token)
+        digits = re.findall(r"[0-9]+", token)  # ASCII digits only: "١٢" is not message 12
         msg = self.store.message(int(digits[-1])) if digits and len(digits[-1]) < 12 else None
         if msg is None or msg.deleted or msg.network != network:
             raise CommandError("error.unknown_message", message=token[:40])
@@ -285,14 +286,26 @@ class Commands:
                 fixed = ", ".join(f"{k}={v}" for k, v in sorted(tr.items()))
                 lines += [LineBreak(), Text(f"• {term}" + (f" ({fixed})" if fixed else ""))]
             return Reply(tuple(lines))
+        if action == "changes":
+            return self.glossary_history(call)
+        if not (call.event.can_manage or self.config.glossary_members):
+            raise CommandError("error.glossary_managers")
         term, translations = parse_glossary_term(call.command.text("term"))
         if not term:
             raise CommandError("error.glossary_term")
+        author = call.event.author
+        change = GlossaryChange(network, term, action, translations, author.id, author.name, call.event.channel)
         if action == "add":
-            self.store.add_glossary_term(network, term, translations)
+            with self.store.transaction():
+                self.store.add_glossary_term(network, term, translations)
+                self.store.record_glossary_change(change)
+            log.info("glossary of %s: %s added %r", network, author.id, term)
             return self.reply("reply.glossary_added", call.lang, term=term, network=network)
-        if not self.store.remove_glossary_term(network, term):
-            raise CommandError("error.glossary_unknown", term=term, network=network)
+        with self.store.transaction():
+            if not self.store.remove_glossary_term(network, term):
+                raise CommandError("error.glossary_unknown", term=term, network=network)
+            self.store.record_glossary_change(change)
+        log.info("glossary of %s: %s removed %r", network, author.id, term)
         return self.reply("reply.glossary_removed", call.lang, term=term, network=network)
 
     async def tag(self, call: Call) -> Reply:
@@ -347,6 +360,28 @@ class Commands:
             if slug not in target:
                 target.append(slug)
         return tuple(added), tuple(removed)
+
+    def glossary_history(self, call: Call) -> Reply:
+        """The latest glossary changes of the caller's network: who, from which city, when."""
+        network = call.linked.network
+        changes = self.store.glossary_changes(network)
+        if not changes:
+            return self.reply("reply.glossary_no_changes", call.lang, network=network)
+        lines: list[Segment] = [Text(self.t("reply.glossary_changes", call.lang, network=network))]
+        for change in changes:
+            where = self.store.channel(change.channel)
+            when = datetime.fromtimestamp(change.at, UTC).strftime("%Y-%m-%d %H:%M")
+            line = self.t(
+                f"reply.glossary_change_{change.action}",
+                call.lang,
+                when=when,
+                who=change.actor_name or change.actor_id,
+                city=where.city if where else change.channel.space,
+                term=change.term,
+            )
+            fixed = ", ".join(f"{k}={v}" for k, v in sorted(change.translations.items()))
+            lines += [LineBreak(), Text(f"• {line}" + (f" ({fixed})" if fixed else ""))]
+        return Reply(tuple(lines))
 
     # ------------------------------------------------------------ status and help
 
@@ -426,4 +461,6 @@ def parse_glossary_term(text: str) -> tuple[str, dict[str, str]]:
             fixed[current] = f"{fixed[current]} {token}".strip()
         else:
             term_words.append(token)
-    return " ".join(term_words).strip()[:100], {k: v.strip()[:100] for k, v in fixed.items() if v.strip()}
+    term = strip_invisible(" ".join(term_words)).strip()[:100]
+    cleaned = {k: strip_invisible(v).strip()[:100] for k, v in fixed.items()}
+    return term, {k: v for k, v in cleaned.items() if v}

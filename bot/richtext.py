@@ -240,8 +240,24 @@ def clean(rt: Sequence[Segment]) -> RichText:
 
 
 def is_blank(rt: Sequence[Segment]) -> bool:
-    """True when the text has nothing but whitespace and line breaks."""
-    return not to_plain(rt).strip()
+    """True when the text has nothing but whitespace, line breaks and invisible characters."""
+    return not strip_invisible(to_plain(rt)).strip()
+
+
+# Invisible characters that are not format controls (category Cf) but print as nothing.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u180e")
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without bidi overrides, zero-width and other invisible characters.
+
+    For names and glossary terms, where they only serve to make one thing look
+    like another ("Admin\u202e" or a term that never matches), and to judge
+    whether a message says anything at all.
+    """
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if ch not in _BLANK_LETTERS and unicodedata.category(ch) != "Cf")
 
 
 # ---------------------------------------------------------------- splitting

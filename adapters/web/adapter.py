@@ -334,7 +334,7 @@ class WebAdapter:
             attachments = files.accept_files(body.get("files"), self.context.files, self.max_upload)
         except files.FileRefused as exc:
             raise _error(400, str(exc)) from None
-        if not text.strip() and not attachments:
+        if not strip_invisible(text).strip() and not attachments:
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
         table = self.db.table("web_messages")
         with write_transaction(self.db):
@@ -417,7 +417,7 @@ class WebAdapter:
         row = self._message_row(request, cid)
         body = await _json_body(request)
         text = body.get("text")
-        if not isinstance(text, str) or not clean_text(text).strip():
+        if not isinstance(text, str) or not strip_invisible(clean_text(text)).strip():
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
         text = clean_text(text)
         self._check_length(text, channel)
