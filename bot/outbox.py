@@ -5,7 +5,13 @@ oldest unfinished row; rows behind it wait, so copies arrive in order. Throttlin
 (429 + Retry-After) and outages reschedule only that channel's row; every other
 channel keeps flowing. Permanent refusals are parked with their reason.
 
-Exactly once: a part is marked ``sending`` before the platform call and
+Several processes may share the database: a worker delivers only while its
+process holds the channel's lease, and claims each row before posting it
+(:mod:`bot.store.claims`), so two processes never send the same delivery and a
+dead process's channels are taken over when its leases lapse. A supervisor
+restarts workers and finds rows other processes added.
+
+Exactly once: a part is claimed (``sending``) before the platform call and
 recorded right after it. A row found ``sending`` at start-up, or retried after
 an error that may have hidden a success, first asks the adapter whether a post
 with the part's nonce already exists.
@@ -29,14 +35,21 @@ from bot.errors import DeliveryError
 from bot.events import ChannelRef, MessageRef
 from bot.ports import Adapter, FileTransfer
 from bot.store import CANCELLED, DELETE, DONE, EDIT, PARKED, PENDING, SEND, SENDING, OutboxRow, Store
+from bot.store.claims import Claims, process_owner
 
 log = logging.getLogger(__name__)
 IDLE_EXIT = 30.0
+EVENT_KEEP = 7 * 86400  # platforms redeliver for minutes and catch-up reads a day; a week is ample
+PRUNE_EVERY = 3600.0
 T = TypeVar("T")
 
 
+class LostClaim(Exception):
+    """Another process holds this channel or row now: leave the row to it."""
+
+
 class Outbox:
-    """Runs the per-channel delivery workers."""
+    """Runs the per-channel delivery workers and the supervisor that keeps them running."""
 
     def __init__(
         self,
@@ -46,6 +59,7 @@ class Outbox:
         policy: OutboxConfig,
         clock: Callable[[], float] = time.time,
         on_parked: Callable[[OutboxRow], None] | None = None,
+        owner: str | None = None,
     ) -> None:
         self.store = store
         self.on_parked = on_parked
@@ -53,31 +67,54 @@ class Outbox:
         self.composer = composer
         self.policy = policy
         self.clock = clock
+        self.claims = Claims(store.db, owner or process_owner(), clock)
         self._workers: dict[ChannelRef, asyncio.Task[None]] = {}
         self._wakeups: dict[ChannelRef, asyncio.Event] = {}
         self._last_post: dict[ChannelRef, float] = {}
+        self._held_until: dict[ChannelRef, float] = {}
+        self._other_until: dict[ChannelRef, float] = {}
+        self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
 
     def start(self) -> None:
-        """Resume every channel that has unfinished rows (after a restart too)."""
+        """Resume every channel that has unfinished rows (after a restart too) and supervise."""
+        for owner in self.claims.expire_dead_local_owners():
+            log.info("took over the deliveries of %s, which is no longer running", owner)
         for ref in self.store.channels_with_work():
             self.wake(ref)
+        self._supervisor = asyncio.create_task(self._supervise(), name="outbox supervisor")
 
     def wake(self, ref: ChannelRef) -> None:
         """Tell a channel's worker there is work, starting it if needed."""
-        if self._stopping:
+        if self._stopping or ref.platform not in self.adapters:
             return
-        if ref.platform not in self.adapters:
+        self._wakeups.setdefault(ref, asyncio.Event()).set()
+        self._ensure_worker(ref)
+
+    def _ensure_worker(self, ref: ChannelRef) -> None:
+        if self._stopping or ref.platform not in self.adapters:
             return
-        event = self._wakeups.setdefault(ref, asyncio.Event())
-        event.set()
+        self._wakeups.setdefault(ref, asyncio.Event())
         task = self._workers.get(ref)
         if task is None or task.done():
-            self._workers[ref] = asyncio.create_task(self._run(ref), name=f"outbox {ref}")
+            task = asyncio.create_task(self._run(ref), name=f"outbox {ref}")
+            task.add_done_callback(partial(self._ended, ref))
+            self._workers[ref] = task
+
+    def _ended(self, ref: ChannelRef, task: asyncio.Task[None]) -> None:
+        """A worker ended: forget it; if it died, say so (the supervisor starts a new one)."""
+        if self._workers.get(ref) is task:
+            del self._workers[ref]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox worker for %s died; the supervisor restarts it", ref, exc_info=task.exception())
 
     async def stop(self, grace: float = 5.0) -> None:
         """Let in-flight posts finish for up to ``grace`` seconds; pending rows stay for next time."""
         self._stopping = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+            self._supervisor = None
         for event in self._wakeups.values():
             event.set()
         tasks = [t for t in self._workers.values() if not t.done()]
@@ -98,27 +135,116 @@ class Outbox:
             await asyncio.sleep(0.02)
         return False
 
+    def _pause(self, failures: int) -> float:
+        """Back-off after the store or a worker step failed (disk full, database locked)."""
+        base = min(self.policy.backoff_max, self.policy.backoff_base * 2.0 ** min(failures - 1, 20))
+        return base * (0.75 + random.random() / 2)
+
+    async def _supervise(self) -> None:
+        """Every ``poll_seconds``: a worker for every channel with unfinished rows (rows other
+        processes added, workers that died); now and then, forget event keys nobody redelivers."""
+        failures = 0
+        pruned_at = 0.0
+        while not self._stopping:
+            try:
+                for owner in self.claims.expire_dead_local_owners():
+                    log.info("took over the deliveries of %s, which is no longer running", owner)
+                for ref in self.store.channels_with_work():
+                    self._ensure_worker(ref)
+                if self.clock() - pruned_at > PRUNE_EVERY:
+                    removed = self.store.prune_events(self.clock() - EVENT_KEEP)
+                    pruned_at = self.clock()
+                    if removed:
+                        log.info("forgot %d event keys older than %d days", removed, EVENT_KEEP // 86400)
+                failures = 0
+                await asyncio.sleep(self.policy.poll_seconds)
+            except Exception:
+                failures += 1
+                delay = self._pause(failures)
+                log.exception("outbox supervisor: cannot read the outbox (attempt %d), again in %.1fs", failures, delay)
+                await asyncio.sleep(delay)
+
     async def _run(self, ref: ChannelRef) -> None:
+        """Deliver a channel's rows in order while this process holds the channel's lease.
+
+        Nothing ends the loop but stopping, idleness or another process holding
+        the channel: any exception (the store's included) is logged, backed off
+        and retried, and the row is read again from the database.
+        """
         adapter = self.adapters[ref.platform]
         event = self._wakeups[ref]
-        while not self._stopping:
-            row = self.store.next_delivery(ref)
-            if row is None:
-                event.clear()
+        failures = 0
+        idle_since: float | None = None
+        try:
+            while not self._stopping:
                 try:
-                    await asyncio.wait_for(event.wait(), IDLE_EXIT)
-                except TimeoutError:
-                    if self.store.next_delivery(ref) is None:
-                        self._workers.pop(ref, None)
-                        return
-                continue
-            wait = row.next_at - self.clock()
-            if wait > 0:
-                event.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), wait)
-                continue
-            await self._deliver(row, adapter)
+                    if not self._hold(ref):
+                        if self.store.next_delivery(ref) is None:
+                            return  # the holder has it all in hand
+                        until = self._other_until.get(ref, 0.0) - self.clock()
+                        await self._wait(event, max(self.policy.poll_seconds, min(until + 0.05, IDLE_EXIT)))
+                        continue
+                    row = self.store.next_delivery(ref)
+                    if row is None:
+                        idle_since = idle_since or self.clock()
+                        if self.clock() - idle_since >= IDLE_EXIT:
+                            return
+                        await self._wait(event, self.policy.poll_seconds)
+                        continue
+                    idle_since = None
+                    wait = row.next_at - self.clock()
+                    if wait > 0:
+                        await self._wait(event, min(wait, self.policy.poll_seconds))
+                        continue
+                    await self._deliver(row, adapter)
+                    failures = 0
+                except Exception as exc:
+                    failures += 1
+                    delay = self._pause(failures)
+                    log.error(
+                        "outbox worker for %s: %s (attempt %d); retrying in %.2fs",
+                        ref,
+                        repr(exc)[:300],
+                        failures,
+                        delay,
+                        exc_info=failures == 1,
+                    )
+                    await asyncio.sleep(delay)
+        finally:
+            self._release(ref)
+
+    async def _wait(self, event: asyncio.Event, seconds: float) -> None:
+        event.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+    def _hold(self, ref: ChannelRef) -> bool:
+        """Hold (renewing when a third of it has passed) the channel's lease; False if another holds it."""
+        ttl = self.policy.lease_seconds
+        if self._held_until.get(ref, 0.0) - self.clock() > ttl * 2 / 3:
+            return True
+        lease = self.claims.hold_channel(ref, ttl)
+        if not lease.held:
+            self._held_until.pop(ref, None)
+            self._other_until[ref] = lease.expires_at
+            return False
+        if ref not in self._held_until and lease.last_post_at is not None:  # pace across a hand-over
+            self._last_post[ref] = max(self._last_post.get(ref, 0.0), float(lease.last_post_at))
+        self._held_until[ref] = lease.expires_at
+        return True
+
+    def _release(self, ref: ChannelRef) -> None:
+        if self._held_until.pop(ref, None) is None:
+            return
+        try:
+            self.claims.release_channel(ref, self._last_post.get(ref))
+        except Exception as exc:  # the lease then simply lapses
+            log.warning("could not release the outbox lease of %s: %r", ref, exc)
+
+    def _claim(self, row: OutboxRow) -> None:
+        """Renew the channel lease and claim the row before a platform call."""
+        if not self._hold(row.channel) or not self.claims.claim_delivery(row.id, self.policy.lease_seconds):
+            raise LostClaim(f"row {row.id} of {row.channel}")
 
     async def _paced(self, ref: ChannelRef, adapter: Adapter, call: Callable[[], Awaitable[T]]) -> T:
         """One platform call, starting ``adapter.pace`` seconds after the previous one in
@@ -135,6 +261,12 @@ class Outbox:
 
     async def _deliver(self, row: OutboxRow, adapter: Adapter) -> None:
         try:
+            self._claim(row)
+        except LostClaim:
+            log.info("outbox row %s (%s to %s) is another process's now", row.id, row.op, row.channel)
+            self._held_until.pop(row.channel, None)
+            return
+        try:
             if row.op == SEND:
                 state = await self._send(row, adapter)
             elif row.op == EDIT:
@@ -145,6 +277,9 @@ class Outbox:
                 state = PARKED
                 log.error("outbox row %s has unknown op %r", row.id, row.op)
             self.store.set_delivery(row.id, state)
+        except LostClaim:
+            log.warning("outbox row %s (%s to %s): lease lost mid-delivery", row.id, row.op, row.channel)
+            self._held_until.pop(row.channel, None)
         except DeliveryError as exc:
             self._failed(row, exc)
         except Exception as exc:  # a bug must not kill the channel's worker; retry then park
@@ -200,7 +335,7 @@ class Outbox:
                     row.channel,
                 )
             else:
-                self.store.set_delivery(row.id, SENDING)
+                self._claim(row)
                 ref = await self._paced(row.channel, adapter, partial(adapter.send, post))
             self.store.record_post(copy.id, row.channel, part, ref.id, ref.thread_id or thread_of_first)
             if part == 0:

@@ -38,7 +38,7 @@ from bot.events import (
 from bot.model import Channel
 from bot.ports import AdapterContext, Check, EventSink
 from bot.richtext import RichText, clean_text, strip_invisible, to_json, to_plain
-from bot.store import write_transaction
+from bot.store.transactions import write_transaction
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 40000

@@ -1,9 +1,12 @@
 """The durable state: networks, channels, messages, copies, the outbox.
 
-One SQLite database through sqlite-utils, WAL mode, one connection used only
-from the event loop's thread, so there is exactly one writer. Every method is a
-short synchronous statement or transaction; the relay groups several under
-:meth:`Store.transaction` when they must land together.
+One SQLite database through sqlite-utils, WAL mode, one connection per process
+used only from the event loop's thread. Several processes may share the file:
+every write transaction starts with ``BEGIN IMMEDIATE`` (the write lock up
+front) and waits out the others through ``busy_timeout``, so "database is
+locked" never surfaces; deliveries are shared out by leases (:mod:`bot.store.claims`).
+Every method is a short synchronous statement or transaction; the relay groups
+several under :meth:`Store.transaction` when they must land together.
 
 The narrow method set is the seam for a server database: nothing outside this
 package writes SQL against the core tables.
@@ -30,8 +33,10 @@ from bot.richtext import RichText, from_json, to_json, to_plain
 from bot.store import privacy
 from bot.store.migrations import migrations
 from bot.store.privacy import Removed
+from bot.store.transactions import write_transaction
 
 SEND, EDIT, DELETE = "send", "edit", "delete"
+BUSY_TIMEOUT_MS = 30000
 PENDING, SENDING, DONE, PARKED, CANCELLED = "pending", "sending", "done", "parked", "cancelled"
 FILE_PENDING, FETCHED, TOO_LARGE, FILE_FAILED, ERASED = "pending", "stored", "too_large", "failed", "erased"
 
@@ -94,6 +99,20 @@ class MessageTranslation:
     translated: bool
 
 
+@dataclass(frozen=True, slots=True)
+class GlossaryChange:
+    """One glossary change: a term added (with its fixed translations) or removed, by whom, where, when."""
+
+    network: str
+    term: str
+    action: str
+    translations: dict[str, str]
+    actor_id: str
+    actor_name: str
+    channel: ChannelRef
+    at: float = 0.0
+
+
 def open_database(path: Path | str) -> Database:
     """Open (creating if needed) and migrate the database; StoreError says why it failed."""
     try:
@@ -104,9 +123,10 @@ def open_database(path: Path | str) -> Database:
             db = Database(sqlite3.connect(str(path), check_same_thread=False, isolation_level=None))
             db.enable_wal()
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=5000")
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA foreign_keys=ON")
-        migrations.apply(db)
+        with write_transaction(db):  # a second process starting at once waits, then finds them applied
+            migrations.apply(db)
     except sqlite3.Error as exc:
         raise StoreError(f"database {path}: {exc}") from exc
     return db
@@ -121,8 +141,8 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing: nested calls become savepoints."""
-        with self.db.atomic():
+        """All-or-nothing, holding the write lock from the start: nested calls become savepoints."""
+        with write_transaction(self.db):
             yield
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
@@ -212,9 +232,18 @@ class Store:
     # ------------------------------------------------------------ messages
 
     def seen_event(self, key: str) -> bool:
-        """Record an incoming event key; True if it was already recorded (a redelivery)."""
-        cur = self.db.execute("insert or ignore into events (key, seen_at) values (?, ?)", [key, self.now()])
+        """Record an incoming event key; True if it was already recorded (a redelivery).
+
+        The database decides, so two processes given the same event relay it once."""
+        with self.transaction():
+            cur = self.db.execute("insert or ignore into events (key, seen_at) values (?, ?)", [key, self.now()])
         return cur.rowcount == 0
+
+    def prune_events(self, before: float) -> int:
+        """Forget event keys recorded before ``before``: platforms stop redelivering long before."""
+        with self.transaction():
+            cur = self.db.execute("delete from events where seen_at < ?", [before])
+        return cur.rowcount
 
     def add_message(
         self,
@@ -379,7 +408,7 @@ class Store:
         next_at: float | None = None,
         attempts: int | None = None,
     ) -> None:
-        fields: dict[str, Any] = {"state": state}
+        fields: dict[str, Any] = {"state": state, "owner": None, "lease_until": None}  # the claim ends here
         if error is not None:
             fields["last_error"] = error[:500]
         if next_at is not None:
@@ -651,6 +680,43 @@ class Store:
                 added=tuple(json.loads(r["added"] or "[]")),
                 removed=tuple(json.loads(r["removed"] or "[]")),
                 vector=r["vector"],
+            )
+            for r in rows
+        ]
+
+    def record_glossary_change(self, change: GlossaryChange) -> None:
+        """Keep who changed a network's glossary, and when (call inside the change's transaction)."""
+        with self.transaction():
+            self.db.execute(
+                "insert into glossary_changes (network, term, action, translations, actor_id, actor_name, channel, at) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    change.network,
+                    change.term,
+                    change.action,
+                    json.dumps(change.translations),
+                    change.actor_id,
+                    change.actor_name,
+                    str(change.channel),
+                    change.at or self.now(),
+                ],
+            )
+
+    def glossary_changes(self, network: str, limit: int = 10) -> list[GlossaryChange]:
+        """The newest changes first."""
+        rows = self.db.query(
+            "select * from glossary_changes where network = ? order by at desc, id desc limit ?", [network, limit]
+        )
+        return [
+            GlossaryChange(
+                r["network"],
+                r["term"],
+                r["action"],
+                json.loads(r["translations"] or "{}"),
+                r["actor_id"] or "",
+                r["actor_name"] or "",
+                ChannelRef.parse(r["channel"]),
+                r["at"],
             )
             for r in rows
         ]

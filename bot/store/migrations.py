@@ -162,3 +162,32 @@ def m004_tag_corrections(db: Database) -> None:
         not_null={"network", "message_id", "lang", "text", "after"},
     )
     db.table("tag_corrections").create_index(["network", "message_id"])
+
+
+@migrations()
+def m005_safety_claims(db: Database) -> None:
+    """Leases so several processes can share one database: a claimed row names its owner
+    and when the claim lapses; one sender per destination channel holds that channel's lease.
+    Glossary changes are kept with who made them and when."""
+    db.execute("alter table outbox add column owner text")
+    db.execute("alter table outbox add column lease_until float")
+    db.table("channel_leases").create(
+        {"channel": str, "owner": str, "expires_at": float, "last_post_at": float}, pk="channel"
+    )
+    db.table("events").create_index(["seen_at"])
+    db.table("glossary_changes").create(
+        {
+            "id": int,
+            "network": str,
+            "term": str,
+            "action": str,
+            "translations": str,
+            "actor_id": str,
+            "actor_name": str,
+            "channel": str,
+            "at": float,
+        },
+        pk="id",
+        not_null={"network", "term", "action", "at"},
+    )
+    db.table("glossary_changes").create_index(["network", "at"])

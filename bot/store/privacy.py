@@ -20,6 +20,7 @@ from typing import TypeVar
 from sqlite_utils import Database
 
 from bot.richtext import from_json, map_text
+from bot.store.transactions import write_transaction
 
 T = TypeVar("T")
 
@@ -60,7 +61,7 @@ def purge_before(db: Database, cutoff: float) -> Removed:
     rows = db.query("select id from messages where coalesce(edited_at, created_at) < ? and text != '[]'", [cutoff])
     ids = [r["id"] for r in rows]
     removed = _forget_messages(db, ids)
-    with db.atomic():
+    with write_transaction(db):
         deliveries = db.execute(
             "delete from outbox where created_at < ? and state in ('done', 'cancelled')", [cutoff]
         ).rowcount
@@ -89,7 +90,7 @@ def _forget_messages(db: Database, ids: list[int]) -> Removed:
     pieces: set[str] = set()
     translations = 0
     files = 0
-    with db.atomic():
+    with write_transaction(db):
         for chunk in _chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
             for row in db.query(f"select text from messages where id in ({marks})", chunk):

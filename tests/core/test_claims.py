@@ -1,0 +1,107 @@
+"""Leases and row claims on one database, as two processes (two connections) see them."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.events import ChannelRef
+from bot.store import PENDING, SEND, SENDING, Store, open_database
+from bot.store.claims import Claims, process_owner
+
+CH = ChannelRef("fake", "s", "gdl")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def two_processes(tmp_path: Path) -> tuple[Store, Claims, Claims, Clock]:
+    clock = Clock()
+    a = open_database(tmp_path / "agora.db")
+    b = open_database(tmp_path / "agora.db")
+    store = Store(a, clock)
+    return store, Claims(a, "host-a:1:aa", clock), Claims(b, "host-b:2:bb", clock), clock
+
+
+def pending_row(store: Store) -> int:
+    store.create_network("demo")
+    with store.transaction():
+        mid = store.db.execute(
+            "insert into messages (network, channel, kind, text, lang, version, created_at, deleted) "
+            "values ('demo', 'fake:s/boston', 'question', '[]', 'en', 1, 0, 0)"
+        ).lastrowid
+        copy_id = store.add_copy(int(mid or 0), CH, "es")
+        return store.enqueue(CH, copy_id, SEND)
+
+
+def test_one_sender_per_channel_until_its_lease_lapses(tmp_path: Path) -> None:
+    _, a, b, clock = two_processes(tmp_path)
+    assert a.hold_channel(CH, ttl=30).held
+    lease = b.hold_channel(CH, ttl=30)
+    assert not lease.held and lease.owner == "host-a:1:aa" and lease.expires_at == 1030.0
+    clock.now += 20
+    assert a.hold_channel(CH, ttl=30).held  # renewed by its holder
+    clock.now += 20
+    assert not b.hold_channel(CH, ttl=30).held
+    clock.now += 11  # the holder stopped renewing (it died): the lease lapses
+    assert b.hold_channel(CH, ttl=30).held
+    assert not a.hold_channel(CH, ttl=30).held  # and the old holder finds out before its next post
+
+
+def test_a_released_channel_is_free_at_once_and_keeps_the_last_post_time(tmp_path: Path) -> None:
+    _, a, b, _ = two_processes(tmp_path)
+    assert a.hold_channel(CH, ttl=30).held
+    a.release_channel(CH, last_post_at=999.5)
+    lease = b.hold_channel(CH, ttl=30)
+    assert lease.held and lease.last_post_at == 999.5  # pacing carries over to the next sender
+
+
+def test_a_row_is_claimed_by_one_owner_and_taken_over_only_after_its_lease(tmp_path: Path) -> None:
+    store, a, b, clock = two_processes(tmp_path)
+    row = pending_row(store)
+    assert a.claim_delivery(row, ttl=30)
+    assert not b.claim_delivery(row, ttl=30)
+    state = store.next_delivery(CH)
+    assert state is not None and state.state == SENDING
+    clock.now += 31
+    assert b.claim_delivery(row, ttl=30)  # still "sending": the new owner looks for the post by nonce first
+    store.set_delivery(row, PENDING, next_at=0)
+    assert a.claim_delivery(row, ttl=30)  # a finished attempt releases the claim
+
+
+def test_the_leases_of_a_dead_process_on_this_host_end_at_once(tmp_path: Path) -> None:
+    store, a, _, _ = two_processes(tmp_path)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = Claims(store.db, f"{process_owner().rsplit(':', 2)[0]}:{int(gone.stdout)}:cc", store.now)
+    assert dead.hold_channel(CH, ttl=3600).held
+    assert not a.hold_channel(CH, ttl=30).held
+    assert a.expire_dead_local_owners() == [dead.owner]
+    assert a.hold_channel(CH, ttl=30).held
+    # A live process (this one) or one on another host is never declared dead.
+    alive = Claims(store.db, process_owner(), store.now)
+    other_host = Claims(store.db, "elsewhere:1:dd", store.now)
+    assert alive.hold_channel(ChannelRef("fake", "s", "x"), ttl=3600).held
+    assert other_host.hold_channel(ChannelRef("fake", "s", "y"), ttl=3600).held
+    assert a.expire_dead_local_owners() == []
+
+
+def test_event_keys_are_deduplicated_by_the_database_and_pruned(tmp_path: Path) -> None:
+    store, _, _, clock = two_processes(tmp_path)
+    other = Store(open_database(tmp_path / "agora.db"), clock)
+    assert not store.seen_event("discord:1")
+    assert other.seen_event("discord:1")  # another process sees the same key as a redelivery
+    clock.now += 8 * 86400
+    assert not store.seen_event("discord:2")
+    assert store.prune_events(clock.now - 7 * 86400) == 1
+    db = sqlite3.connect(tmp_path / "agora.db")
+    try:
+        assert db.execute("select key from events").fetchall() == [("discord:2",)]
+    finally:
+        db.close()
