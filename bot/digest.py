@@ -4,6 +4,8 @@ Each opted-in channel stores when its next digest is due, so a restart neither
 skips nor repeats one: a digest that fell due while Agora was down goes out at
 start-up, once, and the next is set a week on. Digests travel through the
 outbox like any copy, so they are paced, retried and delivered exactly once.
+Processes sharing the database claim a due digest by moving its due time on
+in the same transaction that queues it, so only one of them queues it.
 """
 
 from __future__ import annotations
@@ -67,8 +69,9 @@ class Digests:
                 continue
             text = self.reports.digest(channel.network, channel.lang)
             with self.store.transaction():
+                if not self.store.claim_digest(channel.ref, due, following):
+                    continue  # another process sharing the database queued this one
                 self.store.add_notice(channel, text)
-                self.store.set_digest_next(channel.ref, following)
             self.wake(channel.ref)
             queued += 1
             log.info("queued weekly digest for %s", channel.ref)

@@ -225,6 +225,15 @@ class Store:
         )
         return [(_channel(r), r["digest_next_at"]) for r in rows]
 
+    def claim_digest(self, ref: ChannelRef, due: float, following: float) -> bool:
+        """Move a due digest on to ``following``; False when another process already did."""
+        with self.transaction():
+            cur = self.db.execute(
+                "update channels set digest_next_at = ? where ref = ? and digest_next_at = ?",
+                [following, str(ref), due],
+            )
+        return cur.rowcount == 1
+
     def set_digest_next(self, ref: ChannelRef, when: float | None) -> None:
         with self.transaction():
             self.db.execute("update channels set digest_next_at = ? where ref = ?", [when, str(ref)])

@@ -5,11 +5,14 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bot.events import ChannelRef
 from bot.store import PENDING, SEND, SENDING, Store, open_database
 from bot.store.claims import Claims, process_owner
+from tests.core.conftest import BOSTON, Harness
 
 CH = ChannelRef("fake", "s", "gdl")
 
@@ -105,3 +108,18 @@ def test_event_keys_are_deduplicated_by_the_database_and_pruned(tmp_path: Path) 
         assert db.execute("select key from events").fetchall() == [("discord:2",)]
     finally:
         db.close()
+
+
+async def test_two_processes_queue_a_due_digest_once(make_harness: Callable[..., Any]) -> None:
+    first: Harness = await make_harness()
+    second: Harness = await make_harness()  # a second Agora on the same database file
+    try:
+        await first.command(BOSTON, "/agora digest on")
+        first.agora.store.set_digest_next(BOSTON, first.agora.store.now() - 1)
+        queued = first.agora.digests.run_due() + second.agora.digests.run_due()
+        assert queued == 1
+        notices = [m for m in first.agora.store.messages_since("demo", 0) if m.kind == "notice"]
+        assert len(notices) == 1
+    finally:
+        await first.agora.stop(grace=1)
+        await second.agora.stop(grace=1)
