@@ -182,8 +182,13 @@ class Agora:
         """Bring networks and channels declared in config.toml into the database.
 
         New ones are added; existing ones keep what commands changed (language,
-        mode, topics) but take the config's city and country.
+        mode, topics) but take the config's city and country. One transaction,
+        so two processes starting together do not both add the same network.
         """
+        with self.store.transaction():
+            self._sync_networks()
+
+    def _sync_networks(self) -> None:
         for net in self.config.networks:
             if self.store.network(net.name) is None:
                 self.store.create_network(net.name, net.code)
