@@ -10,7 +10,8 @@ able to drive the API from a visitor's browser:
   scripts and curl send none and keep working;
 - the ``Host`` header must name this server (its configured host, a loopback
   name or an ``allowed_hosts`` entry, with the bound port), so a DNS-rebinding
-  page cannot read the channels or the join code (421);
+  page cannot read the channels or the join code (421); only the operations
+  probes ``GET /health`` and ``/ready``, which hold no data, answer any Host;
 - with an access token configured, every ``/api/`` call needs
   ``Authorization: Bearer <token>`` (401).
 
@@ -31,6 +32,7 @@ from adapters.web.settings import LOOPBACK_NAMES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PROBES = frozenset({"/health", "/ready"})  # liveness probes arrive by pod or host address; they hold no data
 SECURITY_HEADERS = {
     # data: images: the hot-topics chart arrives as a data URL.
     "Content-Security-Policy": (
@@ -65,7 +67,8 @@ class RequestPolicy:
 
     def refusal(self, request: web.Request) -> web.Response | None:
         """The answer refusing ``request``, or None when it may proceed."""
-        if not self.host_ok(request.headers.get("Host", "")):
+        probe = request.method in ("GET", "HEAD") and request.path in PROBES
+        if not probe and not self.host_ok(request.headers.get("Host", "")):
             return _refuse(421, "this server does not answer to that Host name (see adapters.web.allowed_hosts)")
         if self.token and request.path.startswith("/api/") and not self.token_ok(request):
             response = _refuse(401, "this playground needs its access token: Authorization: Bearer <token>")

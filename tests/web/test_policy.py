@@ -165,6 +165,15 @@ async def test_a_foreign_host_name_gets_421_and_reads_nothing(site: Site, host: 
     assert status == 421 and "join" not in json.dumps(answer).lower()
 
 
+async def test_health_probes_answer_any_host_name_but_nothing_else_does(site: Site) -> None:
+    """GET /health and /ready (the discord branch's operations routes) are probed by pod or host address."""
+    for path in ("/health", "/ready"):
+        status, _, _ = await site.call("GET", path, headers={"Host": "10.1.2.3:8080"})
+        assert status != 421, path
+    status, _, _ = await site.call("POST", "/health", headers={"Host": "10.1.2.3:8080"})
+    assert status == 421
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}", "[::1]:{port}"])
 async def test_loopback_names_with_the_bound_port_are_served(site: Site, host: str) -> None:
     status, answer, _ = await site.call("GET", "/api/channels", headers={"Host": host.format(port=site.port)})
