@@ -335,7 +335,8 @@ class Outbox:
                     row.channel,
                 )
             else:
-                self._claim(row)
+                if part > 0:  # the first part was claimed just before; renew for each further one
+                    self._claim(row)
                 ref = await self._paced(row.channel, adapter, partial(adapter.send, post))
             self.store.record_post(copy.id, row.channel, part, ref.id, ref.thread_id or thread_of_first)
             if part == 0:
