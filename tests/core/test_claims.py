@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -120,6 +121,26 @@ async def test_two_processes_queue_a_due_digest_once(make_harness: Callable[...,
         assert queued == 1
         notices = [m for m in first.agora.store.messages_since("demo", 0) if m.kind == "notice"]
         assert len(notices) == 1
+    finally:
+        await first.agora.stop(grace=1)
+        await second.agora.stop(grace=1)
+
+
+async def test_the_supervisor_prunes_event_keys_older_than_a_week(make_harness: Callable[..., Any]) -> None:
+    first: Harness = await make_harness()
+    now = first.agora.store.now()
+    with first.agora.store.transaction():
+        first.agora.db.execute("insert into events (key, seen_at) values ('old', ?)", [now - 8 * 86400])
+        first.agora.db.execute("insert into events (key, seen_at) values ('new', ?)", [now])
+    second: Harness = await make_harness()  # its supervisor prunes when it starts
+    try:
+        keys: list[str] = []
+        for _ in range(500):  # up to 10 s
+            keys = [r["key"] for r in second.agora.db.query("select key from events order by key")]
+            if keys == ["new"]:
+                break
+            await asyncio.sleep(0.02)
+        assert keys == ["new"]
     finally:
         await first.agora.stop(grace=1)
         await second.agora.stop(grace=1)
