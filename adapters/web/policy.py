@@ -71,7 +71,11 @@ class RequestPolicy:
         if not probe and not self.host_ok(request.headers.get("Host", "")):
             return _refuse(421, "this server does not answer to that Host name (see adapters.web.allowed_hosts)")
         if self.token and request.path.startswith("/api/") and not self.token_ok(request):
-            response = _refuse(401, "this playground needs its access token: Authorization: Bearer <token>")
+            response = _refuse(
+                401,
+                "this playground needs its access token: send Authorization: Bearer <token>, "
+                "or open the page once as /#token=<token>",
+            )
             response.headers["WWW-Authenticate"] = 'Bearer realm="agora"'
             return response
         if request.method in STATE_CHANGING:

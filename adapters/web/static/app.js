@@ -81,18 +81,22 @@
 
   /** The access token of a playground served beyond loopback: given once as #token=… in the
    * address, kept for this tab only, and removed from the address bar. */
-  const TOKEN = (() => {
+  function takeToken() {
     const match = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
-    if (match) {
-      sessionStorage.setItem("agora-token", decodeURIComponent(match[1]));
-      history.replaceState(null, "", window.location.pathname + window.location.search);
-    }
-    return sessionStorage.getItem("agora-token") || "";
-  })();
+    if (!match) return false;
+    sessionStorage.setItem("agora-token", decodeURIComponent(match[1]));
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+    return true;
+  }
+  takeToken();
+  window.addEventListener("hashchange", () => {
+    if (takeToken()) window.location.reload();
+  });
 
   async function api(method, path, body) {
     const init = { method, headers: { Accept: "application/json" } };
-    if (TOKEN) init.headers.Authorization = `Bearer ${TOKEN}`;
+    const token = sessionStorage.getItem("agora-token");
+    if (token) init.headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
