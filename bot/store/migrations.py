@@ -191,3 +191,22 @@ def m005_safety_claims(db: Database) -> None:
         not_null={"network", "term", "action", "at"},
     )
     db.table("glossary_changes").create_index(["network", "at"])
+
+
+@migrations()
+def m006_question_vectors(db: Database) -> None:
+    """Sentence vectors of questions (int8 with a per-row scale) and per-language sums for centring."""
+    db.table("question_vectors").create(
+        {"message_id": int, "network": str, "lang": str, "model": str, "scale": float, "vector": bytes},
+        pk="message_id",
+        foreign_keys=[("message_id", "messages", "id")],
+        not_null={"network", "lang", "model", "scale", "vector"},
+    )
+    db.table("question_vectors").create_index(["network", "model", "message_id"])
+    db.table("question_vector_sums").create(
+        {"network": str, "lang": str, "model": str, "count": int, "total": bytes},
+        pk=("network", "lang", "model"),
+    )
+    # How many rows hold each word: a suggestion search leaves out words too common to be worth their cost.
+    db.execute("create virtual table messages_fts_vocab using fts5vocab('messages_fts', 'row')")
+    db.execute("create virtual table message_translations_fts_vocab using fts5vocab('message_translations_fts', 'row')")

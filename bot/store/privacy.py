@@ -3,7 +3,8 @@
 Public-records and privacy laws (LGPD, Mexico's federal data-protection law, US state
 laws) give people the right to have their data removed, and networks set retention
 rules. What is removed is the *content* (message text, author names and avatars,
-stored translations, their search entries, cached translation pieces); what stays is
+stored translations, their search entries, cached translation pieces, question
+vectors); what stays is
 the bookkeeping that edits, deletes and threads still need (ids, channels, the
 mapping to platform posts), so a later edit or delete of an old message still
 reaches every copy.
@@ -100,6 +101,8 @@ def _forget_messages(db: Database, ids: list[int]) -> Removed:
             translations += db.execute(
                 f"delete from message_translations where message_id in ({marks})", chunk
             ).rowcount
+            # A sentence vector says what the text said: it goes with the text.
+            db.execute(f"delete from question_vectors where message_id in ({marks})", chunk)
             files += db.execute(
                 f"update files set key = null, source_url = '', name = '', state = 'erased' "
                 f"where message_id in ({marks}) and state != 'erased'",
