@@ -45,6 +45,7 @@ from bot.report import Reports
 from bot.retention import Retention
 from bot.richtext import RichText, plain
 from bot.search import Search
+from bot.similar import SimilarQuestions, Tuning
 from bot.store import Store, open_database
 from bot.tagging import TopicTagger, corrections_loader, load_topic_model
 from bot.topics import Tagger, default_tagger
@@ -89,7 +90,7 @@ def shared_embedder() -> Embedder | None:
     model is loaded once; topics and similar questions share it.
     """
     if "use" not in plugin_names("agora.embedders"):
-        log.warning("no sentence embedder installed: topics come from the lexicon alone")
+        log.warning("no sentence embedder installed: topics come from the lexicon alone, and /ask suggests nothing")
         return None
     embedder: Embedder = load_plugin("agora.embedders", "use")({})
     return embedder
@@ -136,7 +137,12 @@ class Agora:
             self.store, self.translator, self.topic_tagger, self.outbox.wake, config, self.files.fetch_soon
         )
         self.reports = Reports(self.store, self.tagger, self.catalog, clock)
-        self.search = Search(self.store, self.tagger, self.translator, self.catalog)
+        self.similar = (
+            SimilarQuestions(self.store, self.embedder, self.catalog, Tuning(threshold=config.similar.threshold))
+            if self.embedder is not None and config.similar.enabled
+            else None
+        )
+        self.search = Search(self.store, self.tagger, self.translator, self.catalog, meaning=self.similar)
         self.digests = Digests(self.store, self.reports, self.outbox.wake, config, clock)
         self._parsers: dict[str, Callable[[str], RichText]] = {}
         self.commands = Commands(
@@ -152,6 +158,7 @@ class Agora:
             deliveries=self.deliveries,
             wake_digests=self.digests.poke,
             topic_tagger=self.topic_tagger,
+            similar=self.similar,
         )
         if adapters is None:
             context = self.adapter_context(environ)
@@ -212,8 +219,21 @@ class Agora:
         if self.config.retention_days:
             retention = Retention(self.store, self.config.retention_days, self.store.now, self.files)
             self._tasks.append(asyncio.create_task(retention.run(), name="retention"))
+        if self.similar is not None:
+            self._tasks.append(asyncio.create_task(self._index_backlog(), name="similar-backlog"))
         self.started = True
         log.info("Agora started: adapters %s, translation %s", ", ".join(self.adapters) or "none", self.translator.name)
+
+    async def _index_backlog(self) -> None:
+        """Vectors for questions stored before suggestions existed, in the background."""
+        assert self.similar is not None
+        try:
+            done = await self.similar.index_backlog()
+        except Exception:
+            log.exception("could not index earlier questions for suggestions")
+            return
+        if done:
+            log.info("indexed %d earlier questions for suggestions", done)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop taking events, let in-flight posts finish, keep the rest for next time."""
@@ -229,6 +249,8 @@ class Agora:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.similar is not None:
+            await self.similar.close(grace)
         await self.translator.close()
         self.db.close()
         self.started = False
@@ -241,7 +263,9 @@ class Agora:
                 case IncomingMessage():
                     await self.relay.on_message(event)
                 case MessageEdited():
-                    await self.relay.on_edit(event)
+                    edited = await self.relay.on_edit(event)
+                    if edited is not None and self.similar is not None:
+                        await self.similar.refresh(edited)
                 case MessageDeleted():
                     await self.relay.on_delete(event)
                 case CommandInvoked():

@@ -346,12 +346,14 @@ def bench(as_json: bool, suites: tuple[str, ...]) -> None:
     translation, translate (Agora's translation path against the bare
     engines), load (1,000 messages through fake Slack and Discord; takes
     minutes), files (a 20 MB Slack file relayed to 5 Slack and 5 Discord
-    channels: time and the bot's peak memory). Their figures are nested under
-    their names.
+    channels: time and the bot's peak memory), similar (what suggestions add
+    to /ask with 100,000 stored questions), similar_eval (suggestion precision
+    and recall on the tuning and held-out sets). Their figures are nested
+    under their names.
     """
     import importlib
 
-    available = {"relay", "tagging", "translation", "translate", "load", "files"}
+    available = {"relay", "tagging", "translation", "translate", "load", "files", "similar", "similar_eval"}
     chosen = list(dict.fromkeys(suites)) or ["relay"]
     unknown = [s for s in chosen if s not in available]
     if unknown:

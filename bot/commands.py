@@ -79,6 +79,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("digest", "agora", (Arg("state", choices=("on", "off")),), manager_only=True),
     CommandSpec("search", "agora", (Arg("query", "text"),)),
     CommandSpec("original", "agora", (Arg("message"),)),
+    CommandSpec("similar", "agora", (Arg("message"),)),
     CommandSpec(
         "glossary",
         "agora",

@@ -55,6 +55,17 @@ class OutboxConfig:
     poll_seconds: float = 1.0  # how often idle workers look for rows other processes added
 
 
+SIMILAR_THRESHOLD = 0.41  # chosen by cross-validation on tests/data/similar_tuning.jsonl (README)
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarConfig:
+    """Similar-question suggestions: on or off, and how close is close enough (see README)."""
+
+    enabled: bool = True
+    threshold: float = SIMILAR_THRESHOLD
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """All settings. ``adapters`` and ``translation`` stay raw tables: their
@@ -75,6 +86,7 @@ class Config:
     retention_days: int = 0  # 0 keeps everything
     files_dir: Path | None = None  # None: "files" beside the database
     max_file_mb: int = 100
+    similar: SimilarConfig = SimilarConfig()
 
     def enabled_adapters(self) -> list[str]:
         """Adapter names whose table says ``enabled = true`` (the default)."""
@@ -117,7 +129,7 @@ def parse_config(
     raw: Mapping[str, Any], *, base: Path, environ: Mapping[str, str] = os.environ, path: Path | None = None
 ) -> Config:
     """Validate a parsed TOML document (split out so tests need no files)."""
-    _only(raw, "", {"agora", "adapters", "translation", "networks", "outbox"})
+    _only(raw, "", {"agora", "adapters", "translation", "networks", "outbox", "similar"})
     agora = _table(raw, "agora")
     _only(agora, "agora.", AGORA_KEYS)
     database = Path(environ.get("AGORA_DB") or _get(agora, "agora.database", str, "agora.db"))
@@ -171,6 +183,12 @@ def parse_config(
         raise ConfigError("outbox.lease_seconds: must be from 1 to 3600 seconds")
     if not 0.05 <= outbox.poll_seconds <= outbox.lease_seconds / 2:
         raise ConfigError("outbox.poll_seconds: must be from 0.05 seconds to half of outbox.lease_seconds")
+    similar_raw = _table(raw, "similar")
+    _only(similar_raw, "similar.", {"enabled", "threshold"})
+    threshold = float(_get(similar_raw, "similar.threshold", (int, float), SIMILAR_THRESHOLD))
+    if not -1.0 <= threshold <= 1.0:
+        raise ConfigError(f"similar.threshold: {threshold} is not a cosine from -1 to 1")
+    similar = SimilarConfig(_get(similar_raw, "similar.enabled", bool, True), threshold)
     return Config(
         database=database,
         default_lang=default_lang,
@@ -187,6 +205,7 @@ def parse_config(
         retention_days=retention_days,
         files_dir=files_dir,
         max_file_mb=max_file_mb,
+        similar=similar,
     )
 
 

@@ -6,6 +6,7 @@ nothing; refusals are CommandErrors rendered in the caller's language.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import shlex
@@ -26,11 +27,13 @@ from bot.relay import Relay
 from bot.report import Reports
 from bot.richtext import LineBreak, RichText, Segment, Styled, Text, plain, strip_invisible, to_plain
 from bot.search import Search
+from bot.similar import SimilarQuestion, SimilarQuestions
 from bot.store import EDIT, GlossaryChange, Store, TagCorrection
 from bot.tagging import Correction, TopicTagger, apply
 from bot.topics import Tagger
 
 log = logging.getLogger(__name__)
+SUGGEST_TIMEOUT = 5.0  # seconds; covers the model's first load, then it takes milliseconds
 WEEKDAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
     "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
@@ -73,6 +76,7 @@ class Commands:
         wake_digests: Callable[[], None] = lambda: None,
         deliveries: Deliveries | None = None,
         topic_tagger: TopicTagger | None = None,
+        similar: SimilarQuestions | None = None,
     ) -> None:
         self.store = store
         self.relay = relay
@@ -86,6 +90,7 @@ class Commands:
         self.markup = markup
         self.deliveries = deliveries or Deliveries(store, catalog, relay.wake)
         self.topic_tagger = topic_tagger or TopicTagger(tagger)
+        self.similar = similar
         self.handlers: dict[str, Handler] = {
             "ask": self.ask,
             "link": self.link,
@@ -98,6 +103,7 @@ class Commands:
             "digest": self.digest,
             "search": self.search,
             "original": self.original,
+            "similar": self.similar_to,
             "glossary": self.glossary,
             "status": self.status,
             "retry": self.retry,
@@ -154,8 +160,36 @@ class Commands:
         text = self.markup(ev.channel.platform, call.command.text("question"))
         msg_id, others = self.relay.ask(call.linked, ev.author, text)
         if others == 0:
-            return self.reply("reply.asked_alone", call.lang, id=msg_id, network=call.linked.network)
-        return self.reply("reply.asked", call.lang, id=msg_id, count=others)
+            done = self.t("reply.asked_alone", call.lang, id=msg_id, network=call.linked.network)
+        else:
+            done = self.t("reply.asked", call.lang, id=msg_id, count=others)
+        found = await self.suggestions(call.linked.network, msg_id, call.lang)
+        data = {"similar": [q.as_json() for q in found]}
+        if not found or self.similar is None:
+            return Reply(plain(done), data=data)
+        header = self.t("reply.similar_before", call.lang)
+        return Reply((Text(done), LineBreak(), Text(header), *self.similar.lines(found, call.lang)), data=data)
+
+    async def suggestions(self, network: str, msg_id: int, lang: str) -> tuple[SimilarQuestion, ...]:
+        """Earlier questions like this one, found after it is committed, so the relay never waits.
+
+        A failure or a slow model costs the suggestions, never the question.
+        """
+        msg = self.store.message(msg_id)
+        if self.similar is None or msg is None:
+            return ()
+        await asyncio.sleep(0)  # let the just-woken delivery workers start first
+        try:
+            matches = await asyncio.wait_for(
+                self.similar.suggest(network, msg_id, to_plain(msg.text), msg.lang), SUGGEST_TIMEOUT
+            )
+        except TimeoutError:
+            log.warning("no suggestions for question %d: the embedder took over %.0f s", msg_id, SUGGEST_TIMEOUT)
+            return ()
+        except Exception:
+            log.exception("no suggestions for question %d", msg_id)
+            return ()
+        return self.similar.describe(matches, lang)
 
     # ------------------------------------------------------------ links
 
@@ -273,6 +307,22 @@ class Commands:
             language=self.t(f"lang.{msg.lang}", call.lang),
         )
         return Reply((Styled("bold", (Text(header),)), LineBreak(), *msg.text), ephemeral=True)
+
+    async def similar_to(self, call: Call) -> Reply:
+        token = call.command.text("message")
+        digits = re.findall(r"\d+", token)
+        msg = self.store.message(int(digits[-1])) if digits and len(digits[-1]) < 12 else None
+        if msg is None or msg.deleted or msg.network != call.linked.network:
+            raise CommandError("error.unknown_message", message=token[:40])
+        if self.similar is None:
+            raise CommandError("error.similar_off")
+        found = self.similar.describe(await self.similar.like(msg.id), call.lang)
+        if not found:
+            return Reply(plain(self.t("reply.similar_none", call.lang, id=msg.id)), data={"similar": []})
+        header = self.t("reply.similar_header", call.lang, id=msg.id)
+        return Reply(
+            (Text(header), *self.similar.lines(found, call.lang)), data={"similar": [q.as_json() for q in found]}
+        )
 
     async def glossary(self, call: Call) -> Reply:
         network = call.linked.network

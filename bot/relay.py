@@ -203,10 +203,11 @@ class Relay:
             return msg
         return None
 
-    async def on_edit(self, ev: MessageEdited) -> None:
+    async def on_edit(self, ev: MessageEdited) -> int | None:
+        """Store an edit and queue it to every copy; returns the edited message's id, if any."""
         msg = self._edited_message(ev.channel, ev.id)
         if msg is None or msg.deleted or is_blank(ev.text) or ev.text == msg.text:
-            return
+            return None
         channel = self.store.channel(msg.channel)
         plain_text = to_plain(ev.text)
         lang = self.translator.detect(plain_text, channel.lang if channel else msg.lang)
@@ -215,12 +216,13 @@ class Relay:
         copies = self.store.copies_of(msg.id)
         with self.store.transaction():
             if ev.event_id and self.store.seen_event(ev.event_id):
-                return
+                return None
             self.store.edit_message(msg.id, ev.text, lang, topics)
             for copy in copies:
                 self.store.enqueue(copy.channel, copy.id, EDIT)
         for copy in copies:
             self.wake(copy.channel)
+        return msg.id
 
     async def on_delete(self, ev: MessageDeleted) -> None:
         msg = self._edited_message(ev.channel, ev.id)

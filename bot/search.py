@@ -6,6 +6,10 @@ SQLite FTS5 (diacritics removed) over the originals and their stored
 translations. Topic words ("vivienda", "IA") also pull in messages tagged with
 that topic, which finds answers across languages even when no engine is
 installed. Hits are grouped by question so each answer points at its thread.
+
+With a sentence embedder (:class:`MeaningRanker`, :mod:`bot.similar`), results
+are ordered by meaning instead: the questions closest to the query first, and
+questions that share no word with the query but ask the same thing are added.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import logging
 import re
 import sqlite3
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.errors import TranslationError
 from bot.events import LANGUAGES, Reply
@@ -58,14 +64,30 @@ def fts_query(terms: list[str]) -> str:
     return " OR ".join(parts)
 
 
+class MeaningRanker(Protocol):
+    """Scores questions by how close their meaning is to a query, in any language."""
+
+    async def by_meaning(self, network: str, query: str, lang: str, ids: Sequence[int]) -> dict[int, float]:
+        """A score for each question in ``ids`` that has a vector, plus other questions close enough to the query."""
+        ...
+
+
 class Search:
     """Runs searches over one network's messages."""
 
-    def __init__(self, store: Store, tagger: Tagger, translator: Translator, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tagger: Tagger,
+        translator: Translator,
+        catalog: Catalog,
+        meaning: MeaningRanker | None = None,
+    ) -> None:
         self.store = store
         self.tagger = tagger
         self.translator = translator
         self.catalog = catalog
+        self.meaning = meaning
 
     async def expand(self, query: str, lang: str) -> list[str]:
         """The query's words plus its translations into the other languages."""
@@ -122,10 +144,36 @@ class Search:
             question = msg.root_id or msg.id
             if question in best and best[question].score >= score:
                 continue
-            shown = self.store.message_translation(msg.id, lang) if msg.lang != lang else None
-            text = to_plain(shown.text if shown else msg.text).replace("\n", " ")
-            best[question] = Hit(question, msg.id, msg.city, msg.lang, text[:160], score)
-        return sorted(best.values(), key=lambda h: (-h.score, -h.question_id))[:limit]
+            best[question] = self._hit(question, msg.id, lang, score)
+        ranked = sorted(best.values(), key=lambda h: (-h.score, -h.question_id))
+        if self.meaning is not None:
+            ranked = await self._by_meaning(network, query, lang, ranked)
+        return ranked[:limit]
+
+    def _hit(self, question: int, message_id: int, lang: str, score: float) -> Hit:
+        msg = self.store.message(message_id)
+        assert msg is not None
+        shown = self.store.message_translation(msg.id, lang) if msg.lang != lang else None
+        text = to_plain(shown.text if shown else msg.text).replace("\n", " ")
+        return Hit(question, msg.id, msg.city, msg.lang, text[:160], score)
+
+    async def _by_meaning(self, network: str, query: str, lang: str, hits: list[Hit]) -> list[Hit]:
+        """Closest in meaning first; words-only hits (no vector) keep their order after them."""
+        assert self.meaning is not None
+        try:
+            meaning = await self.meaning.by_meaning(network, query, lang, [h.question_id for h in hits])
+        except Exception:
+            log.exception("search by meaning failed; showing word matches")
+            return hits
+        found = {h.question_id for h in hits}
+        for question, score in meaning.items():
+            msg = self.store.message(question)
+            if question in found or msg is None or msg.deleted or msg.network != network:
+                continue
+            if to_plain(msg.text).strip():  # not erased
+                hits.append(self._hit(question, question, lang, score))
+        scored = sorted((h for h in hits if h.question_id in meaning), key=lambda h: -meaning[h.question_id])
+        return scored + [h for h in hits if h.question_id not in meaning]
 
     async def reply(self, network: str, query: str, lang: str) -> Reply:
         """The search as a command answer in the caller's language."""

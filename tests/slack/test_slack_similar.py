@@ -1,0 +1,97 @@
+"""Similar past questions on Slack: the asker alone sees them, in the /ask answer (ephemeral).
+
+The real Agora with the Slack adapter (Socket Mode, fake Slack on 127.0.0.1), the
+web playground as the other city, the real sentence embedder and the marking
+translator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.app import Agora
+from bot.config import parse_config
+from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
+from tests.fakes.translator import MarkingTranslator
+from tests.slack.conftest import BOSTON
+
+EARLIER = (
+    "¿Tienen albergues que acepten mascotas? Muchas personas sin hogar no entran porque no quieren dejar a su perro."
+)
+LATER = "Do any of your shelters allow pets? People refuse beds because they won't leave their dogs."
+
+
+@pytest.fixture
+async def agora(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Agora]:
+    raw = {
+        "agora": {"database": str(tmp_path / "agora.db")},
+        "adapters": {
+            "web": {"host": "127.0.0.1", "port": 0},
+            "slack": {"api_url": fake.api_url, "timeout": 5},
+        },
+        "outbox": {"backoff_base": 0.01, "backoff_max": 0.05},
+        "networks": [
+            {
+                "name": "wwc",
+                "channels": [
+                    {"ref": f"slack:{TEAM}/{BOSTON}", "city": "Boston", "lang": "en", "country": "US"},
+                    {"ref": "web:demo/guadalajara", "city": "Guadalajara", "lang": "es", "country": "MX"},
+                ],
+            }
+        ],
+    }
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
+    bot = Agora(parse_config(raw, base=tmp_path, environ={}), translator=MarkingTranslator(), environ=env)
+    assert bot.embedder is not None
+    await asyncio.to_thread(bot.embedder.embed, ["warm"])  # the model's first load is not under test here
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop(grace=1)
+
+
+async def ask_on_the_web(agora: Agora, question: str) -> int:
+    url = str(getattr(agora.adapters["web"], "url"))  # noqa: B009 - not on the Adapter protocol
+    async with aiohttp.ClientSession() as http:
+        body = {"user": "Luis", "text": f"/ask {question}"}
+        async with http.post(f"{url}api/channels/guadalajara/messages", json=body) as resp:
+            assert resp.status == 200
+            answer = json.loads(await resp.text())
+    assert answer["similar"] == []
+    assert await agora.outbox.drain(10)
+    found = agora.store.messages_since("wwc", 0)
+    return max(m.id for m in found if m.kind == "question")
+
+
+async def test_a_slack_asker_sees_the_earlier_spanish_question_ephemerally(fake: FakeSlack, agora: Agora) -> None:
+    earlier = await ask_on_the_web(agora, EARLIER)
+
+    rid, _ = await fake.command("/ask", LATER, user="U0ANA", channel=BOSTON)
+    (answer,) = await fake.wait_for(lambda: fake.responses_for(rid))
+
+    assert answer["response_type"] == "ephemeral"
+    lines = answer["text"].split("\n")
+    assert lines[0].startswith("Your question #")
+    assert "Guadalajara" in lines[2] and f"/agora original {earlier}" in lines[2]
+    assert "[en] ¿Tienen albergues" in lines[2]  # in the asker's language, from the stored translation
+    assert await agora.outbox.drain(10)  # and the question still went to Guadalajara
+    assert any(m.text and m.kind == "question" and m.city == "Boston" for m in agora.store.messages_since("wwc", 0))
+
+
+async def test_no_suggestion_for_an_unrelated_question_on_slack(fake: FakeSlack, agora: Agora) -> None:
+    await ask_on_the_web(agora, EARLIER)
+
+    rid, _ = await fake.command(
+        "/ask", "How do you schedule snow plowing on residential streets?", user="U0ANA", channel=BOSTON
+    )
+    (answer,) = await fake.wait_for(lambda: fake.responses_for(rid))
+
+    assert answer["response_type"] == "ephemeral"
+    assert "\n" not in answer["text"] and "/agora original" not in answer["text"]
