@@ -356,3 +356,29 @@ def test_a_file_picked_in_boston_reaches_recife_as_a_download(
         href,
     )
     assert size == picked.stat().st_size
+
+
+def test_a_suggestion_opens_the_earlier_thread(server: Server, browser: WebDriver) -> None:
+    browser.get(server.url)
+    wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, '[data-testid^="channel-"] h2'), "the columns")
+    post(
+        browser, "recife", "/ask Vocês têm albergues que aceitam animais? Muita gente na rua não entra sem o cachorro."
+    )
+    copy = wait_for(browser, lambda: message_starting(browser, "boston", "[en] Vocês têm albergues"), "Recife's copy")
+    assert not copy.find_element(By.CSS_SELECTOR, '[data-testid="thread"]').is_displayed()
+
+    post(browser, "boston", "/ask Do any of your shelters allow pets? People refuse beds to keep their dogs.")
+    panel = column(browser, "boston").find_element(By.CSS_SELECTOR, '[data-testid="command-panel"]')
+    items = wait_for(
+        browser,
+        lambda: panel.is_displayed() and panel.find_elements(By.CSS_SELECTOR, '[data-testid="similar"]'),
+        "the suggestion in Boston's panel",
+    )
+    assert len(items) == 1 and "Recife" in items[0].text and "[en] Vocês têm albergues" in items[0].text
+    items[0].find_element(By.CSS_SELECTOR, '[data-testid="similar-open"]').click()
+    copy = wait_for(browser, lambda: message_starting(browser, "boston", "[en] Vocês têm albergues"), "the copy")
+    wait_for(
+        browser,
+        lambda: copy.find_element(By.CSS_SELECTOR, '[data-testid="thread"]').is_displayed(),
+        "the earlier question's thread to open",
+    )

@@ -384,6 +384,8 @@
       this.panelTitle.textContent = `Agora: ${first.length > 40 ? `${first.slice(0, 40)}…` : first}`;
       this.panelBody.replaceChildren(Array.isArray(data.reply_segments) && data.reply_segments.length
         ? renderReplies(data.reply_segments) : document.createTextNode("(no reply)"));
+      const similar = Array.isArray(data.similar) ? data.similar : [];
+      if (similar.length) this.panelBody.append(this.similarList(similar));
       const image = typeof data.image === "string" && data.image.startsWith("data:image/png;base64,") ? data.image : "";
       if (image) {
         this.panelImage.src = image;
@@ -395,6 +397,24 @@
         this.panelImage.hidden = true;
       }
       this.panel.hidden = false;
+    }
+
+    /** Earlier questions like the one just asked, each with a button opening its thread in this column. */
+    similarList(similar) {
+      const items = similar.map((s) => {
+        const root = this.messages.find((m) => (m.thread_id === null || m.thread_id === undefined)
+          && m.message_id === s.message_id);
+        const label = `#${s.message_id} ${s.city}: ${s.text}`;
+        return el("li", { testid: "similar" }, label, " ",
+          root ? button("Open thread", { testid: "similar-open", "aria-label": `Open the thread of #${s.message_id}` },
+            () => this.openThread(root.id)) : null);
+      });
+      return el("ul", { class: "similar", testid: "similar-list", "aria-label": "Asked before" }, items);
+    }
+
+    openThread(id) {
+      if (!this.open.has(id)) this.toggleThread(id);
+      this.entries.get(id)?.li.scrollIntoView({ block: "nearest" });
     }
 
     hidePanel() {
