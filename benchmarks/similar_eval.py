@@ -19,7 +19,8 @@ threshold was not tuned on.
 
 ``agora bench similar_eval --json`` also scores the independent held-out set
 (``tests/data/similar_heldout.jsonl``) at the same threshold. Run:
-``agora bench similar_eval --json`` or ``python -m benchmarks.similar_eval [FILE]``.
+``agora bench similar_eval --json`` or ``python -m benchmarks.similar_eval [FILE]``;
+``python -m benchmarks.similar_eval --prior FILE…`` recomputes the shipped prior means.
 """
 
 from __future__ import annotations
@@ -198,6 +199,24 @@ def run(path: Path = TUNING_SET) -> dict[str, Any]:
     return figures
 
 
+def write_prior(sources: Sequence[Path], target: Path = ROOT / "bot" / "data" / "similar" / "prior.json") -> None:
+    """Recompute the shipped per-language mean vectors from JSON Lines of ``{"lang", "text"}`` messages.
+
+    The shipped prior is the mean of the 180 forum messages in ``shared/data/dev_topics.jsonl``
+    and ``tests/data/topics_holdout.jsonl`` (neither is a similar-question set).
+    """
+    embedder: Embedder = load_plugin("agora.embedders", "use")({})
+    rows = [row for path in sources for row in load(path)]
+    vectors = embedder.embed([r["text"] for r in rows])
+    means = {}
+    for lang in ("en", "es", "pt"):
+        mine = [i for i, r in enumerate(rows) if r["lang"] == lang]
+        means[lang] = [round(float(x), 5) for x in vectors[mine].mean(0)]
+    names = " and ".join(p.name for p in sources)
+    source = f"mean {embedder.name} vector per language of the {len(rows)} forum messages in {names}"
+    target.write_text(json.dumps({"model": embedder.name, "source": source, "means": means}), encoding="utf-8")
+
+
 def _no_catalog() -> Any:
     from bot.i18n import default_catalog
 
@@ -205,4 +224,7 @@ def _no_catalog() -> Any:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(json.dumps(run(Path(sys.argv[1]) if len(sys.argv) > 1 else TUNING_SET), indent=2))
+    if sys.argv[1:2] == ["--prior"]:
+        write_prior([Path(a) for a in sys.argv[2:]])
+    else:
+        print(json.dumps(run(Path(sys.argv[1]) if len(sys.argv) > 1 else TUNING_SET), indent=2))
