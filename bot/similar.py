@@ -32,6 +32,7 @@ import os
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -162,25 +163,30 @@ def _lower_priority() -> None:
 class RecentQuestions:
     """The vectors of each network's most recent questions, kept in memory.
 
-    Bounded by the window (2,000 questions: 4 MB of float32 per network), not by
-    history; loaded from the table on first use, then kept current as questions
-    are stored. Read from worker threads, written from the event loop: a lock
+    Bounded by the window (2,000 questions: 4 MB of float32 per network, for at
+    most 16 networks at once), not by history; loaded from the table on first use,
+    then kept current as questions are stored. Read from worker threads, written from the event loop: a lock
     guards the swap.
     """
 
-    def __init__(self, vectors: QuestionVectors, size: int) -> None:
+    def __init__(self, vectors: QuestionVectors, size: int, networks: int = 16) -> None:
         self.vectors = vectors
         self.size = size
+        self.networks = networks  # windows kept at once, least recently used dropped first
         self._lock = threading.Lock()
-        self._windows: dict[str, Candidates] = {}
+        self._windows: OrderedDict[str, Candidates] = OrderedDict()
 
     def get(self, network: str) -> Candidates:
         with self._lock:
             found = self._windows.get(network)
+            if found is not None:
+                self._windows.move_to_end(network)
         if found is None:
             loaded = self.vectors.recent(network, self.size)
             with self._lock:
                 found = self._windows.setdefault(network, loaded)
+                while len(self._windows) > self.networks:
+                    self._windows.popitem(last=False)
         return found
 
     def forget(self, network: str) -> None:

@@ -377,3 +377,18 @@ async def test_erasing_a_question_erases_its_vector_and_its_suggestion(harness: 
 
     reply = await harness.command(BOSTON, "/ask Do you offer rental assistance to families displaced by floods?")
     assert reply.data["similar"] == []
+
+
+def test_the_recent_windows_in_memory_are_bounded(store: Store) -> None:
+    from bot.similar import RecentQuestions
+
+    table = QuestionVectors(store.db, "test-model", DIM)
+    rng = np.random.default_rng(5)
+    for n in range(4):
+        for vector in random_unit(rng, 3):
+            table.add(question(store, f"q {n}", network=f"net{n}"), f"net{n}", "en", vector)
+    windows = RecentQuestions(table, size=2, networks=2)
+    assert [len(windows.get(f"net{n}").ids) for n in range(4)] == [2, 2, 2, 2]  # each window holds 2 of 3
+    assert list(windows._windows) == ["net2", "net3"]  # only the two most recently used networks are kept
+    windows.add("net3", 99, "en", random_unit(rng, 1)[0])
+    assert windows.get("net3").ids[0] == 99 and len(windows.get("net3").ids) == 2
