@@ -197,12 +197,9 @@ class BlockingEmbedder:
 async def test_the_relay_does_not_wait_for_suggestions(tmp_path: Path) -> None:
     adapter = CollectingAdapter("fake")
     embedder = BlockingEmbedder()
-    app = Agora(
-        demo_config(tmp_path / "agora.db"),
-        adapters={"fake": adapter},
-        translator=MarkingTranslator(),
-        embedder=embedder,
-    )
+    app = Agora(demo_config(tmp_path / "agora.db"), adapters={"fake": adapter}, translator=MarkingTranslator())
+    assert app.similar is not None
+    app.similar.embedder = embedder  # only the suggestions wait: topics keep the real one
     await app.start()
     try:
         replies: list[Reply] = []
@@ -232,12 +229,9 @@ async def test_a_failing_embedder_costs_the_suggestions_not_the_question(tmp_pat
             raise RuntimeError("model file damaged")
 
     adapter = CollectingAdapter("fake")
-    app = Agora(
-        demo_config(tmp_path / "agora.db"),
-        adapters={"fake": adapter},
-        translator=MarkingTranslator(),
-        embedder=Broken(),
-    )
+    app = Agora(demo_config(tmp_path / "agora.db"), adapters={"fake": adapter}, translator=MarkingTranslator())
+    assert app.similar is not None
+    app.similar.embedder = Broken()  # topics keep the real one
     await app.start()
     try:
         h = Harness(app, adapter, MarkingTranslator())
