@@ -16,18 +16,19 @@ import contextlib
 import functools
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import markup
+from adapters.slack import blocks, markup
 from adapters.slack.catchup import CatchUp
 from adapters.slack.convert import COPY_EVENT_TYPE, Converted, Edit, Identity, NewMessage, Removal, convert_message
 from adapters.slack.convert import copy_nonce as nonce_of
@@ -36,8 +37,10 @@ from adapters.slack.files import SlackFiles
 from adapters.slack.installations import DbInstallationStore, DbStateStore
 from adapters.slack.interactions import Interactions
 from adapters.slack.manifest import SHORTCUT_ID, required_scopes
+from adapters.slack.names import Names
 from adapters.slack.server import HttpServer
 from adapters.slack.settings import PREFIX, Secrets, SlackSettings, read_secrets
+from adapters.slack.socket import AckFirstSocketModeHandler
 from adapters.slack.tables import SlackTables
 from adapters.slack.users import SlackUser, UserDirectory
 from bot.errors import ConfigError, DeliveryError
@@ -53,7 +56,7 @@ from bot.events import (
     OutgoingMessage,
 )
 from bot.ports import AdapterContext, Check, EventSink
-from bot.richtext import RichText, Styled, neutralise, split
+from bot.richtext import LineBreak, RichText, Styled, neutralise, split
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,6 +87,7 @@ class SlackAdapter:
         self.context = context
         self.tables = SlackTables(context.db)
         self.users = UserDirectory(self._users_info)
+        self.names = Names(self.users, self._conversations_info, self._usergroups_list)
         self.interactions = Interactions(self)
         self.http_port: int | None = None
         self.client: AsyncWebClient | None = None
@@ -95,7 +99,6 @@ class SlackAdapter:
         self._installations: DbInstallationStore | None = None
         self._identities: dict[str, Identity] = {}
         self._scopes: dict[str, tuple[str, ...]] = {}
-        self._creators: dict[tuple[str, str], str] = {}
         self._queues: dict[tuple[str, str], asyncio.Queue[tuple[Converted, str | None]]] = {}
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._ready = asyncio.Event()
@@ -130,7 +133,7 @@ class SlackAdapter:
             if self.settings.mode == "socket":
                 await self._connect_socket()
             else:
-                self._server = HttpServer(self.app, self.settings)
+                self._server = HttpServer(self.app, self.settings, self._secrets.signing_secret)
                 self.http_port = await self._server.start()
             try:
                 await CatchUp(self).run()
@@ -201,6 +204,11 @@ class SlackAdapter:
         app.command("/ask")(self.interactions.on_command)
         app.command("/agora")(self.interactions.on_command)
         app.shortcut(SHORTCUT_ID)(self.interactions.on_translate)
+        # Anything else (reactions, joins, app mentions, buttons, ...) is acknowledged and ignored:
+        # without a listener Bolt logs a warning and answers 404, Slack retries, Socket Mode never acks.
+        app.event(re.compile(".*"))(_ignore)
+        for kind in (app.action, app.shortcut, app.view, app.options):
+            kind(re.compile(".*"))(_ack_only)
         return app
 
     async def _connect_socket(self) -> None:
@@ -213,7 +221,7 @@ class SlackAdapter:
             if exc.retriable:
                 raise
             raise ConfigError(f"{PREFIX}: Slack refused {self.settings.app_token_env}: {exc.reason}") from exc
-        handler: _SocketHandler = AsyncSocketModeHandler(self.app, self._secrets.app_token, web_client=self.client)
+        handler: _SocketHandler = AckFirstSocketModeHandler(self.app, self._secrets.app_token, web_client=self.client)
         self._socket = handler
         await handler.connect_async()
 
@@ -293,20 +301,23 @@ class SlackAdapter:
             raise DeliveryError("slack users.info: no user in answer", retriable=False)
         return user
 
+    async def _conversations_info(self, team: str, channel: str) -> Mapping[str, Any]:
+        resp = await self.api("conversations.info", team, lambda c, t: c.conversations_info(channel=channel, token=t))
+        info = resp.get("channel")
+        if not isinstance(info, Mapping):
+            raise DeliveryError("slack conversations.info: no channel in answer", retriable=False)
+        return info
+
+    async def _usergroups_list(self, team: str) -> list[Mapping[str, Any]]:
+        resp = await self.api("usergroups.list", team, lambda c, t: c.usergroups_list(token=t))
+        return [g for g in resp.get("usergroups") or () if isinstance(g, Mapping)]
+
     async def channel_creator(self, team: str, channel: str) -> str | None:
         """Who created a channel (Slack's nearest thing to a channel manager), cached."""
-        key = (team, channel)
-        if key not in self._creators:
-            try:
-                resp = await self.api(
-                    "conversations.info", team, lambda c, t: c.conversations_info(channel=channel, token=t)
-                )
-            except DeliveryError as exc:
-                log.info("slack: cannot read creator of %s: %s", channel, exc.reason)
-                return None
-            info = resp.get("channel") or {}
-            self._creators[key] = str(info.get("creator") or "")
-        return self._creators[key] or None
+        info = await self.names.channel(team, channel)
+        if info is None or not info.creator:
+            return None
+        return info.creator
 
     # ---------------------------------------------------------------- inbound
 
@@ -356,14 +367,14 @@ class SlackAdapter:
                 channel=ref,
                 id=record.ts,
                 author=author,
-                text=record.text,
+                text=await self.names.label(team, record.text),
                 thread_id=record.thread_ts,
                 event_id=event_id,
                 attachments=record.attachments,
                 locale=locale,
             )
         elif isinstance(record, Edit):
-            event = MessageEdited(ref, record.ts, record.text, event_id)
+            event = MessageEdited(ref, record.ts, await self.names.label(team, record.text), event_id)
         elif isinstance(record, Removal):
             event = MessageDeleted(ref, record.ts, event_id)
         await self.emit(event)
@@ -400,10 +411,18 @@ class SlackAdapter:
         return markup.render(text)
 
     def compose(self, text: RichText, footer: RichText = ()) -> str:
-        """A copy's text: nobody pinged, the footer on its own italic line."""
-        body = markup.render(neutralise(text))
+        """A copy's mrkdwn text: nobody pinged, the footer on its own italic line."""
+        return markup.render(self._copy_text(text, footer))
+
+    def compose_blocks(self, text: RichText, footer: RichText = ()) -> list[dict[str, Any]]:
+        """The same copy as a rich_text block, so Slack shows exactly the source's styles
+        (mrkdwn cannot say everything blocks can: styles inside words, spaces inside a span)."""
+        return blocks.render(self._copy_text(text, footer))
+
+    def _copy_text(self, text: RichText, footer: RichText) -> RichText:
+        body = neutralise(text)
         if footer:
-            body += "\n" + markup.render((Styled("italic", neutralise(footer), "_"),))
+            body = (*body, LineBreak(), Styled("italic", neutralise(footer), "_"))
         return body
 
     def parts(self, text: RichText) -> list[str]:
@@ -428,6 +447,9 @@ class SlackAdapter:
             "unfurl_links": False,
             "unfurl_media": False,
         }
+        rich = self.compose_blocks(msg.text, msg.footer)
+        if rich:
+            kwargs["blocks"] = rich
         if msg.thread_id:
             kwargs["thread_ts"] = msg.thread_id
         if msg.author is not None:
@@ -447,7 +469,11 @@ class SlackAdapter:
         return MessageRef(msg.channel, ts, thread)
 
     async def edit(self, ref: MessageRef, msg: OutgoingMessage) -> None:
-        text = self.files.edited_text(ref, msg, self.compose(msg.text, msg.footer))  # files stay as they are
+        plain_text = self.compose(msg.text, msg.footer)
+        text = self.files.edited_text(ref, msg, plain_text)  # files stay as they are
+        # An ordinary copy gets its blocks again (an empty list removes blocks an earlier version had);
+        # an uploaded copy keeps mrkdwn alone, as its upload had, with its author's name in front.
+        rich = self.compose_blocks(msg.text, msg.footer) if text == plain_text else []
         await self.api(
             "chat.update",
             ref.channel.space,
@@ -456,6 +482,7 @@ class SlackAdapter:
                 channel=ref.channel.channel,
                 ts=ref.id,
                 text=text,
+                blocks=rich,
                 metadata={"event_type": COPY_EVENT_TYPE, "event_payload": {"nonce": msg.nonce}},
             ),
         )
@@ -591,6 +618,15 @@ def _with_cursor(
     token: str,
 ) -> Awaitable[Any]:
     return fetch(client, token, cursor)
+
+
+async def _ignore() -> None:
+    """The listener for events Agora does not use (Bolt acknowledges them)."""
+
+
+async def _ack_only(ack: AsyncAck) -> None:
+    """The listener for interactions Agora does not offer: acknowledged, nothing else."""
+    await ack()
 
 
 def author_of(user: SlackUser, fallback_avatar: str | None = None) -> Author:

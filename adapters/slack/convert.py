@@ -5,8 +5,13 @@ A message event (live, or a history item during catch-up) becomes a
 must not relay it: its own posts and edits (matched by bot id, bot user id and
 the ``agora_copy`` metadata it stamps on every copy), other bots unless the
 channel network relays bots, joins/leaves/topic changes and other system
-subtypes, and "edits" that only add link previews or reply counts. Authors are
-resolved later (users.info), so these records carry only what the payload says.
+subtypes, and "edits" that only add link previews or reply counts. Authors and
+mentions are resolved later (users.info, conversations.info), so these records
+carry only what the payload says.
+
+The text comes from the message's ``rich_text`` blocks when it has them (they
+say exactly which words are styled), from the mrkdwn ``text`` otherwise; a
+``me_message`` (``/me waves``) is shown in italics, as Slack shows it.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.slack import markup
+from adapters.slack import blocks, markup
 from adapters.slack.files import attachment_of
 from bot.events import Attachment
-from bot.richtext import RichText
+from bot.richtext import RichText, Styled
 
 COPY_EVENT_TYPE = "agora_copy"
 # Subtypes that are people writing; everything else (joins, topic changes, …) is not relayed.
@@ -104,6 +109,16 @@ def attachments_of(message: Mapping[str, Any]) -> tuple[Attachment, ...]:
     )
 
 
+def text_of(message: Mapping[str, Any]) -> RichText:
+    """A message's words: its rich_text blocks when present, its mrkdwn text otherwise."""
+    rt = blocks.parse(message.get("blocks"))
+    if rt is None:
+        rt = markup.parse(str(message.get("text") or ""))
+    if message.get("subtype") == "me_message" and rt:
+        rt = (Styled("italic", rt, "_"),)
+    return rt
+
+
 def thread_of(message: Mapping[str, Any]) -> str | None:
     """The thread root's ts for a reply; None for top-level posts and thread roots."""
     thread_ts = message.get("thread_ts")
@@ -134,7 +149,7 @@ def _new_message(channel: str, message: Mapping[str, Any]) -> NewMessage:
         fallback_name=str(name),
         fallback_avatar=str(avatar) if avatar else None,
         is_bot=is_bot_post(message),
-        text=markup.parse(str(message.get("text") or "")),
+        text=text_of(message),
         attachments=attachments_of(message),
     )
 
@@ -164,11 +179,12 @@ def convert_message(
 def _convert_changed(event: Mapping[str, Any], channel: str, *, own: Identity, relay_bots: bool) -> Converted | None:
     message: Mapping[str, Any] = event.get("message") or {}
     previous: Mapping[str, Any] = event.get("previous_message") or {}
-    if "ts" not in message or is_own(message, own) or (is_bot_post(message) and not relay_bots):
+    ts = message.get("ts") or previous.get("ts")  # some payloads leave ts out of the new message
+    if not ts or is_own(message, own) or (is_bot_post(message) and not relay_bots):
         return None
     if message.get("subtype") == "tombstone":
-        return Removal(channel, str(message["ts"]))
-    text = str(message.get("text") or "")
-    if previous and text == str(previous.get("text") or ""):
+        return Removal(channel, str(ts))
+    text = text_of(message)
+    if previous and text == text_of(previous):
         return None  # unfurls, reply counts, pins: the words did not change
-    return Edit(channel, str(message["ts"]), markup.parse(text))
+    return Edit(channel, str(ts), text)

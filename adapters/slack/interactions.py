@@ -1,7 +1,11 @@
 """Slash commands and the "Translate for me" shortcut.
 
 Both acknowledge first (Slack gives three seconds; translation may take
-longer), then look the caller up (name, locale for the reply language, admin
+longer), then refuse replays: a signed request can be sent again by anyone who
+captured it, so each ``(team, trigger_id)`` is accepted once, remembered in the
+database (``slack_events``, pruned after days, far beyond the five-minute window
+in which Bolt accepts a signature), so a restart does not forget. Then they
+look the caller up (name, locale for the reply language, admin
 flag) and hand the core a CommandInvoked or TranslateRequest whose ``reply``
 posts back the way Slack allows: command replies through the response_url
 (ephemeral, or in channel), shortcut answers with chat.postEphemeral where the
@@ -20,7 +24,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from adapters.slack import markup
+from adapters.slack.convert import text_of
 from adapters.slack.users import SlackUser
 from bot.errors import DeliveryError
 from bot.events import Author, ChannelRef, CommandInvoked, Event, Replier, Reply, TranslateRequest
@@ -44,6 +48,8 @@ class Interactions:
     ) -> None:
         await ack()
         team = str(context.team_id or command.get("team_id") or "")
+        if self._replayed(team, command):
+            return
         channel_id = str(command.get("channel_id") or "")
         user_id = str(command.get("user_id") or "")
         user = await self.adapter.users.get(team, user_id)
@@ -67,6 +73,8 @@ class Interactions:
     ) -> None:
         await ack()
         team = str(context.team_id or (shortcut.get("team") or {}).get("id") or "")
+        if self._replayed(team, shortcut):
+            return
         channel_id = str((shortcut.get("channel") or {}).get("id") or "")
         user_id = str((shortcut.get("user") or {}).get("id") or "")
         message: dict[str, Any] = shortcut.get("message") or {}
@@ -81,11 +89,21 @@ class Interactions:
         event = TranslateRequest(
             channel=ChannelRef(self.adapter.platform, team, channel_id),
             author=_author(user, user_id, str((shortcut.get("user") or {}).get("name") or user_id)),
-            text=markup.parse(str(message.get("text") or "")),
+            text=await self.adapter.names.label(team, text_of(message)),
             reply=reply,
             locale=user.locale if user else None,
         )
         await self._emit(event, reply, user)
+
+    def _replayed(self, team: str, payload: dict[str, Any]) -> bool:
+        """True (and logged) when this request's trigger was already handled."""
+        trigger = payload.get("trigger_id")
+        if not isinstance(trigger, str) or not trigger:
+            return False  # Slack always sends one; without it there is nothing to key on
+        if self.adapter.tables.first_time(f"trigger:{team}:{trigger}"):
+            return False
+        log.warning("slack: replayed request refused (team %s, trigger %s)", team, trigger[:12])
+        return True
 
     async def close(self) -> None:
         """Nothing is held between interactions; kept for the adapter's symmetric stop()."""

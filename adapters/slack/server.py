@@ -5,6 +5,11 @@ event loop beside the other adapters. Every POST goes through Bolt's dispatch,
 whose request verification rejects bad signatures and timestamps more than
 five minutes off with a 401 before any listener runs. Behind a reverse proxy,
 point Slack's request URLs at ``http_path`` on this server.
+
+Before Bolt sees a request, this server answers what Bolt would turn into a
+500: a ``X-Slack-Request-Timestamp`` that is not an integer gets 400; an
+unsigned request 401 (checked here first, so nothing unsigned is parsed); a
+signed body that is not the JSON or form Slack sends gets 400.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ import logging
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.settings import PREFIX, SlackSettings
 from bot.errors import ConfigError
@@ -24,9 +32,10 @@ log = logging.getLogger(__name__)
 class HttpServer:
     """An aiohttp site serving one Bolt app."""
 
-    def __init__(self, app: AsyncApp, settings: SlackSettings) -> None:
+    def __init__(self, app: AsyncApp, settings: SlackSettings, signing_secret: str) -> None:
         self.app = app
         self.settings = settings
+        self._verifier = SignatureVerifier(signing_secret)
         self._runner: web.AppRunner | None = None
 
     def routes(self) -> web.Application:
@@ -60,7 +69,23 @@ class HttpServer:
             self._runner = None
 
     async def _dispatch(self, request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            return _refuse(400, "X-Slack-Request-Timestamp must be an integer")
+        raw = await request.read()
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _refuse(400, "the body is not UTF-8")
+        if not self._verifier.is_valid(body, timestamp, request.headers.get("X-Slack-Signature", "")):
+            return _refuse(401, "invalid request")
+        try:
+            if not isinstance(parse_body(body, request.content_type), dict):
+                return _refuse(400, "the body is not a Slack payload")
+            bolt_request: AsyncBoltRequest = await to_bolt_request(request)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            log.warning("slack: signed but malformed request refused: %s", type(exc).__name__)
+            return _refuse(400, "the body is not a Slack payload")
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     async def _install(self, request: web.Request) -> web.Response:
@@ -74,3 +99,7 @@ class HttpServer:
         if flow is None:
             return web.Response(status=404)
         return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+
+def _refuse(status: int, reason: str) -> web.Response:
+    return web.Response(status=status, text=reason)

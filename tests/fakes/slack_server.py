@@ -59,8 +59,11 @@ CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "fake-client-secret"
 ALL_SCOPES = (
     "chat:write,chat:write.customize,commands,channels:history,groups:history,"
-    "channels:read,groups:read,users:read,files:write,files:read"
+    "channels:read,groups:read,users:read,usergroups:read,files:write,files:read"
 )
+ACK_TIMEOUT = 3.0  # Slack's limit for acknowledging an envelope or answering a request
+MAX_RETRIES = 3  # Slack retries an unacknowledged event three times
+GIVE_UP = 60.0  # how long the fake still waits after the last retry
 
 
 # ------------------------------------------------------------------ payloads
@@ -239,6 +242,7 @@ class FakeSlack:
         self.client_secret = CLIENT_SECRET
         self.workspaces: dict[str, Workspace] = {}
         self.users: dict[tuple[str, str], dict[str, Any]] = {}
+        self.usergroups: dict[str, list[dict[str, Any]]] = {}
         self.channels: dict[str, Channel] = {}
         self.records: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
@@ -254,6 +258,10 @@ class FakeSlack:
         self.echo_results: list[Any] = []  # the app's acks (or HTTP answers) to echoed own posts
         self.events_url: str | None = None
         self.socket_connections = 0
+        self.ack_latencies: list[float] = []  # seconds from sending an envelope to its ack
+        self.event_retries = 0  # envelopes re-sent because no ack came within ACK_TIMEOUT
+        self.events_unacknowledged = 0  # events given up on after every retry
+        self._pushed_at: dict[str, float] = {}
         self.socket_disconnects = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -302,6 +310,11 @@ class FakeSlack:
         ch = Channel(channel_id, team, name, creator, **kw)
         self.channels[channel_id] = ch
         return ch
+
+    def add_usergroup(self, group_id: str, handle: str, *, team: str = TEAM, name: str = "") -> dict[str, Any]:
+        group = {"id": group_id, "team_id": team, "handle": handle, "name": name or handle, "is_usergroup": True}
+        self.usergroups.setdefault(team, []).append(group)
+        return group
 
     def fail(self, method: str, kind: str, *, times: int = 1, retry_after: float = 1.0, error: str = "") -> None:
         """The next ``times`` calls to ``method`` fail (``upload`` is the upload URL).
@@ -468,6 +481,12 @@ class FakeSlack:
             out.pop("locale", None)
         return {"user": out}
 
+    def _m_usergroups_list(self, params: dict[str, Any], token: str) -> dict[str, Any]:
+        ws = self._workspace(token)
+        if "usergroups:read" not in ws.scopes.split(","):
+            raise SlackError("missing_scope")
+        return {"usergroups": copy.deepcopy(self.usergroups.get(ws.team_id, []))}
+
     def _m_conversations_info(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         ch = self._channel(params, self._workspace(token))
         return {
@@ -510,6 +529,9 @@ class FakeSlack:
             "team": ws.team_id,
             "bot_profile": {"id": ws.bot_id, "name": "Agora", "app_id": "A0AGORA"},
         }
+        blocks = _json_param(params.get("blocks"))
+        if blocks:
+            message["blocks"] = blocks
         if params.get("username"):
             message["username"] = params["username"]
         if params.get("icon_url"):
@@ -527,6 +549,7 @@ class FakeSlack:
             ts=ts,
             thread_ts=message.get("thread_ts"),
             text=text,
+            blocks=blocks or None,
             username=params.get("username"),
             icon_url=params.get("icon_url"),
             nonce=nonce,
@@ -543,13 +566,24 @@ class FakeSlack:
             raise SlackError("cant_update_message")
         previous = copy.deepcopy(message)
         message["text"] = str(params.get("text") or "")
+        if "blocks" in params:  # absent keeps the old blocks, [] removes them (as Slack does)
+            message["blocks"] = _json_param(params.get("blocks")) or []
+            if not message["blocks"]:
+                del message["blocks"]
         message["edited"] = {"user": ws.bot_user_id, "ts": self._next_ts()}
         metadata = params.get("metadata")
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
         if metadata:
             message["metadata"] = metadata
-        self._record("update", ch, ts=message["ts"], thread_ts=message.get("thread_ts"), text=message["text"])
+        self._record(
+            "update",
+            ch,
+            ts=message["ts"],
+            thread_ts=message.get("thread_ts"),
+            text=message["text"],
+            blocks=message.get("blocks"),
+        )
         self._echo_later(ws, message_changed(ch.id, message, previous, self._next_ts()))
         return {"channel": ch.id, "ts": message["ts"], "text": message["text"]}
 
@@ -846,7 +880,11 @@ class FakeSlack:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
             data = json.loads(msg.data)
-            future = self._acks.get(data.get("envelope_id", ""))
+            envelope_id = data.get("envelope_id", "")
+            pushed = self._pushed_at.pop(envelope_id, None)
+            if pushed is not None:
+                self.ack_latencies.append(time.monotonic() - pushed)
+            future = self._acks.get(envelope_id)
             if future is not None and not future.done():
                 future.set_result(data)
         if self._ws is ws:
@@ -990,6 +1028,7 @@ class FakeSlack:
             envelope["retry_attempt"] = retry_attempt
             envelope["retry_reason"] = retry_reason or "timeout"
         self._acks[envelope_id] = asyncio.get_running_loop().create_future()
+        self._pushed_at[envelope_id] = time.monotonic()
         for attempt in range(3):  # a connection the client is replacing refuses writes: use the new one
             ws = await self.wait_socket()
             try:
@@ -1053,11 +1092,36 @@ class FakeSlack:
             return resp.status, await resp.text()
 
     async def deliver_event(self, body: Mapping[str, Any], *, retry_num: int | None = None) -> Any:
-        """Send an event callback to the app the way it is connected, and return its ack."""
+        """Send an event callback to the app the way it is connected, and return its ack.
+
+        In Socket Mode this behaves like Slack: an envelope not acknowledged within
+        ACK_TIMEOUT is sent again (``retry_attempt`` 1, 2, 3), and a late ack of any
+        attempt still counts, so a slow app costs retries (``event_retries``), which
+        the app must deduplicate, never a failed test. After the last retry the fake
+        waits GIVE_UP seconds more and then, like Slack, gives up (``events_unacknowledged``;
+        catch-up finds such a message in history after a restart).
+        """
         if self.events_url:
             return await self.post_http(self.events_url, body, retry_num=retry_num)
-        envelope_id = await self.push("events_api", body, retry_attempt=retry_num)
-        return await self.wait_ack(envelope_id)
+        attempt = retry_num
+        pending: list[asyncio.Future[dict[str, Any]]] = []
+        while True:
+            envelope_id = await self.push("events_api", body, retry_attempt=attempt)
+            pending.append(asyncio.shield(self._acks[envelope_id]))
+            last = (attempt or 0) >= MAX_RETRIES
+            done, _ = await asyncio.wait(
+                pending, timeout=GIVE_UP if last else ACK_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
+            if done or last:
+                for future in pending:
+                    if future not in done:
+                        future.cancel()  # only the shield; a late ack is still recorded
+                if not done:
+                    self.events_unacknowledged += 1
+                    return {}
+                return next(iter(done)).result()
+            self.event_retries += 1
+            attempt = (attempt or 0) + 1
 
     def _echo_later(self, ws: Workspace, event: dict[str, Any]) -> None:
         """Slack sends the bot its own posts too; the app must drop them."""
@@ -1163,6 +1227,16 @@ def _public_file(f: Mapping[str, Any], *, shares: bool = False) -> dict[str, Any
         out["channels"] = list(f.get("channels") or [])
         out["groups"] = list(f.get("groups") or [])
     return out
+
+
+def _json_param(value: Any) -> Any:
+    """A JSON-valued Web API argument: form posts carry it as a string, JSON posts as-is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
 
 
 def _is_reply(message: Mapping[str, Any]) -> bool:

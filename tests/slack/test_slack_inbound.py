@@ -26,7 +26,7 @@ async def test_message_becomes_incoming_message(fake: FakeSlack, make_adapter: A
             Text("Any "),
             Styled("bold", (Text("shelter"),), "*"),
             Text(" data, "),
-            Mention("user", "U0LUIS"),
+            Mention("user", "U0LUIS", "Luis"),  # named through users.info
             Text("?"),
         ),
         thread_id=None,
