@@ -1,8 +1,8 @@
 """Keep everything but words away from the engines, and put it back exactly.
 
 A rich text is flattened into leaves: text pieces (the only thing an engine
-sees), protected atoms (mentions, emoji, inline code, bare links, glossary
-terms), the edges of styled spans and link labels, and block breaks (line
+sees), protected atoms (mentions, emoji, inline code, links, URLs written as
+plain text, glossary terms), the edges of styled spans and link labels, and block breaks (line
 breaks, code blocks, quotes). Breaks cut the text into runs; each run goes to
 the engine as one string in which every protected leaf is a placeholder, so
 the engine reads whole sentences ("ask <@U1> about **the plan**" becomes
@@ -38,6 +38,12 @@ from bot.richtext import (
 from translations.glossary import Hit, Matcher
 
 Parsed = list[str | int]
+
+# A URL typed as plain text (plain markup, or Slack text that arrived without angle brackets).
+# It must reach the reader byte for byte: neither an engine nor the glossary may touch it.
+# Trailing sentence punctuation stays text; a closing parenthesis only when the URL opened one.
+_BARE_URL = re.compile(r"\b(?:https?://|ftp://|mailto:|www\.)[^\s<>\"]+", re.IGNORECASE)
+_URL_TRAIL = ".,;:!?'\u2019\u201d"
 
 
 class Codec(Protocol):
@@ -156,9 +162,9 @@ def flatten(rt: Sequence[Segment]) -> list[Leaf]:
     out: list[Leaf] = []
     for seg in rt:
         if isinstance(seg, Text):
-            out.append(Piece(seg.text))
+            out.extend(_pieces(seg.text))
         elif isinstance(seg, Link) and seg.label:
-            out.extend((Open(seg), Piece(seg.label), Close(seg)))
+            out.extend((Open(seg), *_pieces(seg.label), Close(seg)))
         elif isinstance(seg, Styled | Quote):
             out.append(Open(seg))
             out.extend(flatten(seg.children))
@@ -169,6 +175,27 @@ def flatten(rt: Sequence[Segment]) -> list[Leaf]:
             assert isinstance(seg, Mention | Emoji | Code | Link)
             out.append(Atom(seg))
     return out
+
+
+def _pieces(text: str) -> list[Leaf]:
+    """Text as pieces for the engine, with every URL in it cut out as a protected atom."""
+    out: list[Leaf] = []
+    pos = 0
+    for m in _BARE_URL.finditer(text):
+        url = _trim_url(m[0])
+        if m.start() > pos:
+            out.append(Piece(text[pos : m.start()]))
+        out.append(Atom(Text(url)))
+        pos = m.start() + len(url)
+    if pos < len(text) or not out:
+        out.append(Piece(text[pos:]))
+    return out
+
+
+def _trim_url(url: str) -> str:
+    while url and (url[-1] in _URL_TRAIL or (url[-1] == ")" and url.count("(") < url.count(")"))):
+        url = url[:-1]
+    return url
 
 
 def apply_glossary(leaves: Sequence[Leaf], matcher: Matcher) -> list[Leaf]:

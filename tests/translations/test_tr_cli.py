@@ -128,3 +128,35 @@ def test_models_install_list_and_offline_file(
 
     wrong = runner.invoke(models, ["install", "en-fr", "--packages-dir", str(where)])
     assert wrong.exit_code == 1 and "not a pair like en-es" in wrong.stderr
+
+
+@pytest.mark.parametrize("markup", ["plain", "slack"])
+def test_urls_in_text_reach_the_reader_byte_for_byte(argos_dir: Path, tmp_path: Path, markup: str) -> None:
+    """A glossary term inside a URL typed as plain text (plain markup, or Slack text without angle
+    brackets) is not replaced; the same term outside the URL is."""
+    if markup == "slack" and importlib.util.find_spec("adapters.slack.markup") is None:
+        pytest.skip("adapters.slack.markup is not available")
+    glossary = tmp_path / "glossary.toml"
+    glossary.write_text('[[terms]]\nterm = "transit"\nes = "transporte público"\n')
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[translation]\nbackend = "argos"\nglossary = "{glossary}"\n'
+        f'[translation.argos]\npackages_dir = "{argos_dir}"\n'
+    )
+    urls = [
+        "https://data.city.gov/datasets?tag=transit",
+        "http://example.org/transit/hello_world_(2024)",
+        "www.city.gov/transit#hello",
+        "https://x.org/a?q=hello+world&lang=en",
+    ]
+    if markup == "slack":  # as Slack sends text: & < > as entities
+        urls = [url.replace("&", "&amp;") for url in urls]
+    stdin = "".join(f"hello transit, see {url}.\n" for url in urls)
+    result = CliRunner().invoke(
+        translate, ["--to", "es", "--from", "en", "--markup", markup, "--config", str(config)], input=stdin
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(urls)
+    for url, line in zip(urls, lines, strict=True):
+        assert line == f"hola transporte público, see {url}.", line
