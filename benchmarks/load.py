@@ -7,7 +7,9 @@ outbox and a real offline translation engine (what ``backend = "auto"``
 finds: Argos models or Apertium), at Slack's real pace of one post per second
 per channel. The bot runs as its own process (``agora run``); the figures are
 throughput, end-to-end latency (post to copy), how closely Slack's per-channel
-pace was kept, and the bot's peak RSS.
+pace was kept, the bot's peak RSS, and how fast it acknowledged Slack's Socket
+Mode envelopes (``slack_ack_p50_ms``/``p99``; Slack re-sends after 3 s, counted
+in ``slack_event_retries``).
 
 Needs the repository checkout (the fake platforms live in tests/fakes).
 Run: ``agora bench load --json`` or ``python -m benchmarks.load [--messages N]``.

@@ -114,7 +114,9 @@ async def _burst_from(p: Platforms, messages: int, start: int) -> None:
 
 
 async def load(p: Platforms, *, messages: int, slack_pace: float) -> dict[str, Any]:
-    """A burst of ``messages`` over every channel; throughput, latency and Slack pacing accuracy."""
+    """A burst of ``messages`` over every channel; throughput, latency, Slack pacing accuracy, and how fast
+    the bot acknowledged Slack's Socket Mode envelopes (Slack retries after 3 s)."""
+    acks_before = len(p.slack.ack_latencies)
     began = time.time()
     await p.burst(messages)
     expected = sum(len(v) for v in p.expected().values())
@@ -139,4 +141,19 @@ async def load(p: Platforms, *, messages: int, slack_pace: float) -> dict[str, A
         "slack_gap_median_s": round(statistics.median(gaps), 3) if gaps else None,
         "slack_gaps_faster_than_target": sum(1 for g in gaps if g < slack_pace * 0.98),
         "peak_rss_mb": round(p.peak_rss_mb(), 1),
+        **ack_figures(p.slack.ack_latencies[acks_before:], p.slack.event_retries, p.slack.events_unacknowledged),
+    }
+
+
+def ack_figures(latencies: list[float], retries: int, unacknowledged: int) -> dict[str, Any]:
+    """Socket Mode acknowledgement latency (envelope sent to ack received), in milliseconds."""
+    if not latencies:
+        return {"slack_ack_p50_ms": None, "slack_ack_p99_ms": None, "slack_acks": 0}
+    return {
+        "slack_acks": len(latencies),
+        "slack_ack_p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "slack_ack_p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "slack_ack_max_ms": round(max(latencies) * 1000, 1),
+        "slack_event_retries": retries,
+        "slack_events_unacknowledged": unacknowledged,
     }

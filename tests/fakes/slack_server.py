@@ -236,6 +236,8 @@ class FakeSlack:
     def __init__(self, *, state_path: Path | None = None, hang_seconds: float = 30.0) -> None:
         self.state_path = state_path
         self.hang_seconds = hang_seconds
+        self.ack_timeout = ACK_TIMEOUT
+        self.lose_acks = 0  # the next N acks are lost on the way (Slack then re-sends the envelope)
         self.app_token = APP_TOKEN
         self.signing_secret = SIGNING_SECRET
         self.client_id = CLIENT_ID
@@ -881,6 +883,9 @@ class FakeSlack:
                 continue
             data = json.loads(msg.data)
             envelope_id = data.get("envelope_id", "")
+            if envelope_id and self.lose_acks > 0:
+                self.lose_acks -= 1
+                continue
             pushed = self._pushed_at.pop(envelope_id, None)
             if pushed is not None:
                 self.ack_latencies.append(time.monotonic() - pushed)
@@ -1095,7 +1100,7 @@ class FakeSlack:
         """Send an event callback to the app the way it is connected, and return its ack.
 
         In Socket Mode this behaves like Slack: an envelope not acknowledged within
-        ACK_TIMEOUT is sent again (``retry_attempt`` 1, 2, 3), and a late ack of any
+        ``ack_timeout`` (Slack: 3 s) is sent again (``retry_attempt`` 1, 2, 3), and a late ack of any
         attempt still counts, so a slow app costs retries (``event_retries``), which
         the app must deduplicate, never a failed test. After the last retry the fake
         waits GIVE_UP seconds more and then, like Slack, gives up (``events_unacknowledged``;
@@ -1110,7 +1115,7 @@ class FakeSlack:
             pending.append(asyncio.shield(self._acks[envelope_id]))
             last = (attempt or 0) >= MAX_RETRIES
             done, _ = await asyncio.wait(
-                pending, timeout=GIVE_UP if last else ACK_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+                pending, timeout=GIVE_UP if last else self.ack_timeout, return_when=asyncio.FIRST_COMPLETED
             )
             if done or last:
                 for future in pending:

@@ -10,7 +10,9 @@ from pathlib import Path
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack_server import BOT_TOKEN
+from bot.richtext import to_plain
+from tests.fakes.slack_server import BOT_TOKEN, FakeSlack, event_callback, message_event
+from tests.slack.conftest import BOSTON, AdapterFactory
 
 
 async def test_standalone_process_keeps_its_records(tmp_path: Path) -> None:
@@ -50,3 +52,15 @@ async def test_standalone_process_keeps_its_records(tmp_path: Path) -> None:
     saved = json.loads(state.read_text())  # still there after SIGKILL
     assert saved["records"] == records
     assert saved["channels"]["C0LIMA"]["messages"][0]["metadata"] == metadata
+
+
+async def test_unacknowledged_event_is_resent_like_slack_does(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
+    """A slow app costs a retry (which the app deduplicates), not a lost event or a failed test."""
+    fake.ack_timeout = 0.2
+    _, sink = await make_adapter()
+    fake.lose_acks = 1  # to Slack, an ack lost on the way looks the same as a late one
+    await fake.deliver_event(event_callback(message_event(BOSTON, "U0ANA", "once", "1700000000.000100")))
+    assert fake.event_retries == 1
+    await fake.user_posts(BOSTON, "U0ANA", "marker")
+    await sink.wait(2)
+    assert [to_plain(t) for t in sink.texts()] == ["once", "marker"]
