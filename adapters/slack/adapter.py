@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_TEXT = 40_000
+BLOCK_ERRORS = ("invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long")
 FIND_SENT_PAGES = 5
 
 
@@ -456,7 +457,15 @@ class SlackAdapter:
             kwargs["username"] = msg.author.name[:80] or "?"
             if msg.author.avatar_url:
                 kwargs["icon_url"] = msg.author.avatar_url
-        resp = await self.api("chat.postMessage", team, lambda c, t: c.chat_postMessage(token=t, **kwargs))
+        try:
+            resp = await self.api("chat.postMessage", team, lambda c, t: c.chat_postMessage(token=t, **kwargs))
+        except DeliveryError as exc:
+            if "blocks" not in kwargs or not exc.reason.endswith(BLOCK_ERRORS):
+                raise
+            # Slack would not take the blocks: the mrkdwn text alone still says nearly everything.
+            log.warning("slack: blocks refused in %s (%s); posting the text alone", channel, exc.reason)
+            del kwargs["blocks"]
+            resp = await self.api("chat.postMessage", team, lambda c, t: c.chat_postMessage(token=t, **kwargs))
         ts = str(resp["ts"])
         thread = msg.thread_id or (ts if msg.starts_thread else None)
         if thread:
@@ -474,18 +483,28 @@ class SlackAdapter:
         # An ordinary copy gets its blocks again (an empty list removes blocks an earlier version had);
         # an uploaded copy keeps mrkdwn alone, as its upload had, with its author's name in front.
         rich = self.compose_blocks(msg.text, msg.footer) if text == plain_text else []
-        await self.api(
-            "chat.update",
-            ref.channel.space,
-            lambda c, t: c.chat_update(
-                token=t,
-                channel=ref.channel.channel,
-                ts=ref.id,
-                text=text,
-                blocks=rich,
-                metadata={"event_type": COPY_EVENT_TYPE, "event_payload": {"nonce": msg.nonce}},
-            ),
-        )
+
+        async def update(rich_blocks: list[dict[str, Any]]) -> None:
+            await self.api(
+                "chat.update",
+                ref.channel.space,
+                lambda c, t: c.chat_update(
+                    token=t,
+                    channel=ref.channel.channel,
+                    ts=ref.id,
+                    text=text,
+                    blocks=rich_blocks,
+                    metadata={"event_type": COPY_EVENT_TYPE, "event_payload": {"nonce": msg.nonce}},
+                ),
+            )
+
+        try:
+            await update(rich)
+        except DeliveryError as exc:
+            if not rich or not exc.reason.endswith(BLOCK_ERRORS):
+                raise
+            log.warning("slack: blocks refused in %s (%s); updating the text alone", ref.channel, exc.reason)
+            await update([])
 
     async def delete(self, ref: MessageRef) -> None:
         try:

@@ -21,6 +21,7 @@ fallback).
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,9 +47,9 @@ from bot.richtext import (
 # Nesting order of styles, outermost first; the marker is what Slack's mrkdwn uses.
 _STYLES: tuple[tuple[Style, str], ...] = (("bold", "*"), ("italic", "_"), ("strike", "~"), ("underline", ""))
 _SKIN_TONE = "::skin-tone-"
-# Above this much text a copy goes as mrkdwn only: Slack refuses long block payloads
-# (msg_blocks_too_long), and the plain text limit is far higher.
-MAX_BLOCK_TEXT = 10_000
+# Above this much block JSON a copy goes as mrkdwn only: Slack refuses block payloads of
+# about 13,000 characters and more (msg_blocks_too_long, bolt-js#2509); text may be 40,000.
+MAX_BLOCKS_JSON = 12_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +240,7 @@ def render(rt: Sequence[Segment]) -> list[dict[str, Any]]:
     the line break next to a quote or code block is the container boundary itself.
     """
     rt = normalise(rt)
-    if not rt or len(to_plain(rt)) > MAX_BLOCK_TEXT:
+    if not rt or len(to_plain(rt)) > MAX_BLOCKS_JSON:
         return []
     containers: list[dict[str, Any]] = []
     kind = ""
@@ -278,9 +279,10 @@ def render(rt: Sequence[Segment]) -> list[dict[str, Any]]:
             current.extend(lead + body)
         breaks = 0
     close()
-    if not containers:
+    found = [{"type": "rich_text", "elements": containers}] if containers else []
+    if len(json.dumps(found, ensure_ascii=False)) > MAX_BLOCKS_JSON:
         return []
-    return [{"type": "rich_text", "elements": containers}]
+    return found
 
 
 def _elements(segments: Iterable[Segment], styles: frozenset[str]) -> list[dict[str, Any]]:

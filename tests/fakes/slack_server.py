@@ -531,7 +531,7 @@ class FakeSlack:
             "team": ws.team_id,
             "bot_profile": {"id": ws.bot_id, "name": "Agora", "app_id": "A0AGORA"},
         }
-        blocks = _json_param(params.get("blocks"))
+        blocks = _checked_blocks(params.get("blocks"))
         if blocks:
             message["blocks"] = blocks
         if params.get("username"):
@@ -569,7 +569,7 @@ class FakeSlack:
         previous = copy.deepcopy(message)
         message["text"] = str(params.get("text") or "")
         if "blocks" in params:  # absent keeps the old blocks, [] removes them (as Slack does)
-            message["blocks"] = _json_param(params.get("blocks")) or []
+            message["blocks"] = _checked_blocks(params.get("blocks")) or []
             if not message["blocks"]:
                 del message["blocks"]
         message["edited"] = {"user": ws.bot_user_id, "ts": self._next_ts()}
@@ -1242,6 +1242,31 @@ def _json_param(value: Any) -> Any:
         except ValueError:
             return None
     return value
+
+
+def _checked_blocks(value: Any) -> list[dict[str, Any]]:
+    """Blocks as Slack takes them, or the error Slack answers: too long, not a list of typed
+    objects, or a rich_text text element without text (Slack refuses those too)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str) and len(value) > 13_000:
+        raise SlackError("msg_blocks_too_long")
+    blocks = _json_param(value)
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) and b.get("type") for b in blocks):
+        raise SlackError("invalid_blocks_format")
+    if len(json.dumps(blocks)) > 13_000:
+        raise SlackError("msg_blocks_too_long")
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "text" and "elements" not in node and not node.get("text"):
+                raise SlackError("invalid_blocks")
+            for child in node.get("elements") or ():
+                walk(child)
+
+    for block in blocks:
+        walk(block)
+    return blocks
 
 
 def _is_reply(message: Mapping[str, Any]) -> bool:

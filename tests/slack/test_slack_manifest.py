@@ -52,6 +52,7 @@ def test_socket_mode_manifest() -> None:
         "groups:history",
         "channels:read",
         "users:read",
+        "usergroups:read",
         "files:write",
     ):
         assert needed in scopes

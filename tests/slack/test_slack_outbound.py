@@ -6,9 +6,10 @@ import hashlib
 
 import pytest
 
+from adapters.slack import blocks
 from bot.errors import DeliveryError
 from bot.events import Author, ChannelRef, MessageRef, OutgoingMessage
-from bot.richtext import Link, Mention, Text, plain
+from bot.richtext import Link, Mention, Styled, Text, plain
 from tests.fakes.slack_server import TEAM, FakeSlack
 from tests.slack.conftest import BOSTON, LIMA, AdapterFactory
 
@@ -184,3 +185,33 @@ async def test_timed_out_post_that_went_through_is_found_by_nonce(
     (record,) = await fake.wait_for(lambda: fake.records_for(LIMA, "post"))  # Slack posted it anyway
     found = await adapter.find_sent(copy(nonce="slow-1"))
     assert found == MessageRef(LIMA_REF, record["ts"], None)
+
+
+async def test_copies_carry_rich_text_blocks_with_the_same_styles(
+    fake: FakeSlack, make_adapter: AdapterFactory
+) -> None:
+    adapter, _ = await make_adapter()
+    text = (Text("in"), Styled("bold", (Text("cred"),), "*"), Text("ible, see "), Link("https://x.org/a?b=1&c=2"))
+    ref = await adapter.send(OutgoingMessage(ChannelRef("slack", TEAM, LIMA), text, nonce="b1"))
+    (post,) = fake.records_for(LIMA, "post")
+    assert blocks.parse(post["blocks"]) == text  # mrkdwn cannot bold inside a word; blocks can
+    assert post["text"] == "in*cred*ible, see <https://x.org/a?b=1&amp;c=2>"
+    await adapter.edit(ref, OutgoingMessage(ref.channel, (Text("plain now"),), nonce="b1"))
+    (update,) = fake.records_for(LIMA, "update")
+    assert blocks.parse(update["blocks"]) == (Text("plain now"),)
+
+
+async def test_long_copies_and_refused_blocks_fall_back_to_text(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
+    adapter, _ = await make_adapter()
+    lima = ChannelRef("slack", TEAM, LIMA)
+    long_text = (Styled("bold", (Text("word " * 3000),), "*"),)
+    await adapter.send(OutgoingMessage(lima, long_text, nonce="long"))
+    fake.fail("chat.postMessage", "error", error="invalid_blocks")
+    ref = await adapter.send(OutgoingMessage(lima, (Styled("italic", (Text("hi"),), "_"),), nonce="refused"))
+    fake.fail("chat.update", "error", error="msg_blocks_too_long")
+    await adapter.edit(ref, OutgoingMessage(lima, (Styled("italic", (Text("hi!"),), "_"),), nonce="refused"))
+    long_post, refused = fake.records_for(LIMA, "post")
+    assert long_post["blocks"] is None and long_post["text"].startswith("*word word")
+    assert refused["blocks"] is None and refused["text"] == "_hi_"
+    (update,) = fake.records_for(LIMA, "update")
+    assert update["text"] == "_hi!_" and update.get("blocks") is None
