@@ -236,10 +236,11 @@ def render(rt: Sequence[Segment]) -> list[dict[str, Any]]:
     or too much for blocks, so the caller sends mrkdwn ``text`` alone).
 
     Top-level quote lines become one ``rich_text_quote``, each code block a
-    ``rich_text_preformatted``, everything between them a ``rich_text_section``;
-    the line break next to a quote or code block is the container boundary itself.
+    ``rich_text_preformatted``, everything between them a ``rich_text_section``.
+    Line breaks follow Slack's own encoding: one break between containers is
+    implied, and a section's trailing breaks include it.
     """
-    rt = normalise(rt)
+    rt = normalise([seg for seg in rt if not (isinstance(seg, CodeBlock) and not seg.text)])
     if not rt or len(to_plain(rt)) > MAX_BLOCKS_JSON:
         return []
     containers: list[dict[str, Any]] = []
@@ -269,13 +270,16 @@ def render(rt: Sequence[Segment]) -> list[dict[str, Any]]:
         elif seg_kind == kind == "quote" and breaks == 1:
             current.extend([LineBreak(), *body])
         else:
-            extra = max(0, breaks - 1) if kind else breaks
             if kind == "section":
-                current.extend([LineBreak()] * extra)
-                extra = 0
+                current.extend([LineBreak()] * breaks)  # a section's trailing breaks are the boundary
             close()
+            if kind not in ("", "section") and seg_kind != "section" and breaks > 1:
+                blank = {"type": "text", "text": "\n" * (breaks - 1)}
+                containers.append({"type": "rich_text_section", "elements": [blank]})
+            lead: list[Segment] = []
+            if seg_kind == "section":
+                lead = [LineBreak()] * (breaks - 1 if kind else breaks)
             kind = seg_kind
-            lead: list[Segment] = [LineBreak()] * extra if seg_kind == "section" else []
             current.extend(lead + body)
         breaks = 0
     close()

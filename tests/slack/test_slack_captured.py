@@ -445,3 +445,13 @@ def test_code_style_becomes_inline_code() -> None:
     assert rt == (Text("run "), b(Code("agora doctor")))
     rendered = blocks.render(rt)
     assert rendered[0]["elements"][0]["elements"][1]["style"] == {"bold": True, "code": True}
+
+
+async def test_search_results_show_names(fake: FakeSlack, agora: Agora) -> None:
+    fake.add_usergroup("S0DATA", "data-team")
+    await fake.user_posts(BOSTON, "U0ANA", "Shelter census owners: <@U0LUIS> with <!subteam^S0DATA> in <#C0LIMA>")
+    await lima_receives(fake, agora)
+    rid, _ = await fake.command("/agora", "search shelter census", user="U0LUIS", channel=LIMA)
+    (response,) = await fake.wait_for(lambda: fake.responses_for(rid))
+    assert "@Luis" in response["text"] and "@data-team" in response["text"] and "#agora-lima" in response["text"]
+    assert "U0LUIS" not in response["text"] and "S0DATA" not in response["text"]
