@@ -455,3 +455,14 @@ async def test_search_results_show_names(fake: FakeSlack, agora: Agora) -> None:
     (response,) = await fake.wait_for(lambda: fake.responses_for(rid))
     assert "@Luis" in response["text"] and "@data-team" in response["text"] and "#agora-lima" in response["text"]
     assert "U0LUIS" not in response["text"] and "S0DATA" not in response["text"]
+
+
+async def test_mrkdwn_mention_without_blocks_is_named(fake: FakeSlack, agora: Agora) -> None:
+    """The text of bolt-python's captured app_mention, as the message event Slack sends beside it."""
+    event = in_boston(captured("bolt_app_mention")["event"])
+    event["type"] = "message"
+    assert event["text"] == "<@W111> Hi there!" and "blocks" not in event
+    await send(fake, event)
+    (post,) = await lima_receives(fake, agora)
+    assert words(post) == "@Agora Bot Hi there!"
+    assert body(post) == (Text("@Agora Bot Hi there!"),)

@@ -10,8 +10,9 @@ import aiohttp
 import sqlite_utils
 
 from adapters.slack import SlackAdapter
-from bot.events import CommandInvoked, IncomingMessage
-from tests.fakes.slack_server import FakeSlack, sign, slash_command
+from bot.events import CommandInvoked, IncomingMessage, TranslateRequest
+from tests.fakes.slack_server import TEAM, FakeSlack, message_shortcut, sign, slash_command
+from tests.slack.captured import captured
 from tests.slack.conftest import BOSTON, AdapterFactory, Sink
 
 
@@ -93,3 +94,24 @@ async def test_bad_timestamps_and_malformed_bodies_get_400(fake: FakeSlack, make
         status, _ = await post(url, raw, now, "v0=" + "0" * 64, ctype)
         assert status == 401, raw
     assert sink.events == [] and adapter.tables.count_keys() == 0
+
+
+async def test_replayed_shortcut_is_refused(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
+    _, sink = await make_adapter()
+    ts = await fake.user_posts(BOSTON, "U0ANA", "Budget hearing moved", deliver=False)
+    _, url = fake.response_url()
+    message = fake._find(fake.channels[BOSTON], ts)
+    payload = message_shortcut("translate_for_me", message, user="U0BIA", channel=BOSTON, response_url=url)
+    for _ in range(2):
+        await fake.wait_ack(await fake.push("interactive", payload))
+    await fake.user_posts(BOSTON, "U0ANA", "marker")
+    await sink.wait(2)
+    assert len(sink.of(TranslateRequest)) == 1
+
+
+async def test_unhandled_events_get_200_over_http(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
+    _, sink = await http_adapter(fake, make_adapter)
+    body = captured("bolt_reaction_added")
+    body["team_id"] = TEAM
+    status, _ = await fake.deliver_event(body)
+    assert status == 200 and sink.events == []
