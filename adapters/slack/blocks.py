@@ -113,8 +113,8 @@ def _container(container: Mapping[str, Any]) -> list[Segment]:
 
 def _list_lines(container: Mapping[str, Any], items: list[Mapping[str, Any]]) -> list[Segment]:
     ordered = container.get("style") == "ordered"
-    indent = _int(container.get("indent"))
-    start = _int(container.get("offset")) + 1
+    indent = _int(container.get("indent"), 10)
+    start = _int(container.get("offset"), 100_000) + 1
     out: list[Segment] = []
     for number, item in enumerate(items, start):
         if out:
@@ -128,8 +128,9 @@ def _list_lines(container: Mapping[str, Any], items: list[Mapping[str, Any]]) ->
     return out
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 100 else 0
+def _int(value: Any, limit: int) -> int:
+    """A small non-negative integer field, 0 when absent or odd."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < limit else 0
 
 
 def _inline(elements: Iterable[Mapping[str, Any]], *, styled: bool = True) -> list[Segment]:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.slack import blocks
-from bot.richtext import CodeBlock, LineBreak, Mention, Quote, RichText, Segment, Styled, normalise
+from bot.richtext import CodeBlock, LineBreak, Mention, Quote, RichText, Segment, Styled, normalise, to_plain
 from tests.slack.test_slack_markup import rich_texts
 
 
@@ -82,3 +82,14 @@ def odd_blocks(draw: st.DrawFn) -> list[Any]:
 @given(odd_blocks())
 def test_parse_never_raises_on_odd_blocks(value: list[Any]) -> None:
     blocks.parse(value)
+
+
+def test_ordered_list_continues_from_its_offset() -> None:
+    items = [{"type": "rich_text_section", "elements": [{"type": "text", "text": t}]} for t in ("d", "e")]
+    value = [
+        {
+            "type": "rich_text",
+            "elements": [{"type": "rich_text_list", "style": "ordered", "indent": 1, "offset": 3, "elements": items}],
+        }
+    ]
+    assert to_plain(blocks.parse(value) or ()) == "  4. d\n  5. e"
