@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from adapters.slack import SlackAdapter
+from adapters.slack import SlackAdapter, blocks
 from bot.events import ChannelRef, CommandInvoked, Event, IncomingMessage, OutgoingMessage, Reply, TranslateRequest
-from bot.richtext import plain
+from bot.richtext import Styled, Text, plain
 from tests.fakes.slack_server import TEAM, FakeSlack, event_callback, message_event
+from tests.slack.captured import captured
 from tests.slack.conftest import BOSTON, LIMA, AdapterFactory, Sink
 
 
@@ -113,3 +114,15 @@ async def test_own_echo_dropped_in_http_mode(fake: FakeSlack, make_adapter: Adap
     await fake.deliver_event(body_for("marker", "Ev0MARK2"))
     await sink.wait(1)
     assert sink.texts() == [plain("marker")]
+
+
+async def test_captured_rich_text_over_http(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
+    _, sink = await http_adapter(fake, make_adapter)
+    event = captured("rich_text_styles")
+    event["channel"] = BOSTON
+    status, _ = await fake.deliver_event(event_callback(event, event_id="Ev0RICH"))
+    assert status == 200
+    (incoming,) = await sink.wait(1)
+    assert isinstance(incoming, IncomingMessage)
+    assert incoming.text == blocks.parse(event["blocks"])
+    assert Styled("bold", (Text("rich text "),), "*") in incoming.text
