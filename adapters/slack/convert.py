@@ -112,7 +112,7 @@ def attachments_of(message: Mapping[str, Any]) -> tuple[Attachment, ...]:
 def text_of(message: Mapping[str, Any]) -> RichText:
     """A message's words: its rich_text blocks when present, its mrkdwn text otherwise."""
     rt = blocks.parse(message.get("blocks"))
-    if rt is None:
+    if not rt:  # no rich_text block, or one with nothing Agora can show
         rt = markup.parse(str(message.get("text") or ""))
     if message.get("subtype") == "me_message" and rt:
         rt = (Styled("italic", rt, "_"),)

@@ -14,6 +14,7 @@ from adapters.slack.convert import (
     convert_message,
     copy_nonce,
     is_agora_copy,
+    text_of,
 )
 from bot.events import Attachment
 from bot.richtext import Emoji, Styled, Text
@@ -150,3 +151,15 @@ def test_user_profile_gives_a_fallback_name_and_avatar() -> None:
     )
     assert isinstance(record, NewMessage)
     assert (record.fallback_name, record.fallback_avatar) == ("Ana", "https://a/72.png")
+
+
+def test_text_is_the_fallback_when_blocks_show_nothing() -> None:
+    message = {
+        "type": "message",
+        "text": "see *this*",
+        "blocks": [{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [{"type": "x"}]}]}],
+    }
+    assert text_of(message) == (Text("see "), Styled("bold", (Text("this"),), "*"))
+    assert text_of({"text": "plain", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]}) == (
+        Text("plain"),
+    )
