@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -381,14 +382,27 @@ async def test_thread_broadcast_goes_into_the_thread(fake: FakeSlack, agora: Ago
 
 
 @pytest.mark.parametrize("name", ["bolt_file_share", "file_snippet", "file_share_thread"])
-async def test_files_travel_as_links(fake: FakeSlack, agora: Agora, name: str) -> None:
+async def test_shared_files_are_uploaded_to_the_other_city(fake: FakeSlack, agora: Agora, name: str) -> None:
     payload = captured(name)
     event = payload.get("event", payload)
     event.pop("thread_ts", None)  # the thread it was in is not in this channel
-    await send(fake, in_boston(event))
-    (post,) = await lima_receives(fake, agora)
+    want = set()
     for f in event["files"]:
-        assert f["permalink"] in post["text"]
+        data = (f["name"].encode() * 1000)[: int(f.get("size") or 100)]
+        hosted = fake.host_file(f["name"], data, mimetype=f["mimetype"], user=f["user"])
+        # the captured file object, with its download links pointing at the fake Slack that holds the bytes
+        f.update({k: hosted[k] for k in ("id", "url_private", "url_private_download")})
+        want.add((f["name"], hashlib.sha256(data).hexdigest()))
+    await send(fake, in_boston(event))
+    for _ in range(1000):
+        assert await agora.outbox.drain(10)
+        uploads = fake.records_for(LIMA, "upload")
+        if len(uploads) >= len(want):
+            break
+        await asyncio.sleep(0.01)
+    assert {(u["name"], u["sha256"]) for u in uploads} == want
+    (message,) = [m for m in fake.channels[LIMA].messages if m.get("files")]
+    assert event["text"] in message["text"]
 
 
 async def test_plain_text_fallback_and_link_only_blocks(fake: FakeSlack, agora: Agora) -> None:
