@@ -47,6 +47,7 @@ from bot.richtext import RichText, plain
 from bot.search import Search
 from bot.similar import SimilarQuestions, Tuning
 from bot.store import Store, open_database
+from bot.supervision import Connections
 from bot.tagging import TopicTagger, corrections_loader, load_topic_model
 from bot.topics import Tagger, default_tagger
 
@@ -114,6 +115,7 @@ class Agora:
         self.config = config
         self.db = open_database(config.database)
         self.store = Store(self.db, clock)
+        self.connections = Connections(config.supervision, self.db, clock)
         self.catalog = catalog or default_catalog()
         self.tagger = tagger or default_tagger()
         self.sync_config()
@@ -159,6 +161,7 @@ class Agora:
             wake_digests=self.digests.poke,
             topic_tagger=self.topic_tagger,
             similar=self.similar,
+            connections=self.connections,
         )
         if adapters is None:
             context = self.adapter_context(environ)
@@ -178,6 +181,7 @@ class Agora:
             max_message_length=self.config.max_message_length,
             relay_bots=self.config.relay_bots,
             files=self.blobs,
+            connections=self.connections,
         )
 
     def parse_markup(self, platform: str, text: str) -> RichText:
@@ -221,6 +225,7 @@ class Agora:
             self._tasks.append(asyncio.create_task(retention.run(), name="retention"))
         if self.similar is not None:
             self._tasks.append(asyncio.create_task(self._index_backlog(), name="similar-backlog"))
+        self._tasks.append(asyncio.create_task(self.connections.watch(), name="supervision"))
         self.started = True
         log.info("Agora started: adapters %s, translation %s", ", ".join(self.adapters) or "none", self.translator.name)
 
@@ -242,6 +247,7 @@ class Agora:
                 await adapter.stop()
             except Exception:
                 log.exception("adapter %s did not stop cleanly", name)
+        self.connections.stopped()
         await self.outbox.stop(grace)
         for task in self._tasks:
             task.cancel()

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,15 @@ async def _run(config: Config) -> None:
         if url:
             click.echo(f"Agora {name}: {url}")
     click.echo(f"Agora is running (database {config.database}, translation: {agora.translator.name}). Ctrl-C stops.")
-    await stop.wait()
+    stopped = asyncio.create_task(stop.wait())
+    deaf = asyncio.create_task(agora.connections.wait_fatal())
+    await asyncio.wait({stopped, deaf}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    deaf.cancel()
+    if agora.connections.fatal is not None:  # better to stop loudly than to run deaf
+        click.echo(f"Stopping: {agora.connections.fatal}", err=True)
+        await agora.stop()
+        raise AgoraError(f"a platform connection could not be restored: {agora.connections.fatal}")
     click.echo("Stopping: finishing posts in flight; anything pending is kept for the next start.")
     await agora.stop()
 
@@ -167,6 +176,7 @@ def doctor(config_path: str | None) -> None:
         translator = load_translator(config, store)
         checks += translator.checks()
         checks.append(_similar_check(config, db))
+        checks += connection_checks(db)
         context = AdapterContext(
             db, store.platform_channels, COMMANDS, default_catalog(), os.environ, config.max_message_length
         )
@@ -203,6 +213,40 @@ def _similar_check(config: Config, db: Database) -> Check:
     return Check(
         "similar questions", True, f"{embedder.name}, {indexed} questions indexed, threshold {config.similar.threshold}"
     )
+
+
+def connection_checks(db: Any) -> list[Check]:
+    """What the running (or last) ``agora run`` recorded about each platform connection."""
+    from bot.supervision import CONNECTED, STOPPED, TABLE
+
+    if TABLE not in db.table_names():
+        return []
+    out = []
+    for row in db.query(f"select * from {TABLE} order by adapter"):
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["since"]))
+        detail = f"{row['state']} since {since}, {row['reconnects']} reconnects"
+        if row["last_error"]:
+            detail += f"; last error: {row['last_error']}"
+        running = row["state"] != STOPPED and _alive(int(row["pid"] or 0))
+        name = f"{row['adapter']} connection"
+        if not running:
+            out.append(Check(name, True, f"agora run is not running (last: {detail})"))
+        else:
+            ok = row["state"] == CONNECTED
+            out.append(Check(name, ok, detail, "" if ok else "see agora run's log and GET /health; it is reconnecting"))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _print_checks(checks: list[Check]) -> None:

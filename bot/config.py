@@ -18,6 +18,7 @@ from typing import Any
 from bot.errors import ConfigError
 from bot.events import LANGUAGES, ChannelRef
 from bot.model import MODES
+from bot.supervision import SupervisionPolicy
 
 NETWORK_NAME = re.compile(r"^[A-Za-z0-9_-]{2,40}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -87,6 +88,7 @@ class Config:
     files_dir: Path | None = None  # None: "files" beside the database
     max_file_mb: int = 100
     similar: SimilarConfig = SimilarConfig()
+    supervision: SupervisionPolicy = field(default_factory=SupervisionPolicy)
 
     def enabled_adapters(self) -> list[str]:
         """Adapter names whose table says ``enabled = true`` (the default)."""
@@ -129,7 +131,7 @@ def parse_config(
     raw: Mapping[str, Any], *, base: Path, environ: Mapping[str, str] = os.environ, path: Path | None = None
 ) -> Config:
     """Validate a parsed TOML document (split out so tests need no files)."""
-    _only(raw, "", {"agora", "adapters", "translation", "networks", "outbox", "similar"})
+    _only(raw, "", {"agora", "adapters", "translation", "networks", "outbox", "similar", "supervision"})
     agora = _table(raw, "agora")
     _only(agora, "agora.", AGORA_KEYS)
     database = Path(environ.get("AGORA_DB") or _get(agora, "agora.database", str, "agora.db"))
@@ -206,6 +208,7 @@ def parse_config(
         files_dir=files_dir,
         max_file_mb=max_file_mb,
         similar=similar,
+        supervision=SupervisionPolicy.from_table(_table(raw, "supervision")),
     )
 
 

@@ -29,6 +29,7 @@ from bot.richtext import LineBreak, RichText, Segment, Styled, Text, plain, stri
 from bot.search import Search
 from bot.similar import SimilarQuestion, SimilarQuestions
 from bot.store import EDIT, GlossaryChange, Store, TagCorrection
+from bot.supervision import Connections
 from bot.tagging import Correction, TopicTagger, apply
 from bot.topics import Tagger
 
@@ -77,6 +78,7 @@ class Commands:
         deliveries: Deliveries | None = None,
         topic_tagger: TopicTagger | None = None,
         similar: SimilarQuestions | None = None,
+        connections: Connections | None = None,
     ) -> None:
         self.store = store
         self.relay = relay
@@ -91,6 +93,7 @@ class Commands:
         self.deliveries = deliveries or Deliveries(store, catalog, relay.wake)
         self.topic_tagger = topic_tagger or TopicTagger(tagger)
         self.similar = similar
+        self.connections = connections
         self.handlers: dict[str, Handler] = {
             "ask": self.ask,
             "link": self.link,
@@ -459,6 +462,7 @@ class Commands:
             ]
             if network is not None and call.event.can_manage:
                 lines.append(self.t("status.code", lang, code=network.join_code))
+        lines += self.connection_lines(lang)
         return Reply(plain("\n".join(lines)))
 
     def delivery_status(self, call: Call) -> Reply:
@@ -485,6 +489,19 @@ class Commands:
         if count == 0:
             return self.reply("delivery.nothing_to_retry", call.lang, id=msg.id)
         return self.reply("delivery.retrying", call.lang, id=msg.id, count=count)
+
+    def connection_lines(self, lang: str) -> list[str]:
+        """One line per supervised platform connection, so a channel can tell Agora is listening."""
+        if self.connections is None:
+            return []
+        now = self.connections.clock()
+        lines = []
+        for status in self.connections.snapshot():
+            state = self.t(f"status.conn_{status.state}", lang, minutes=int(status.down_for(now) // 60))
+            if status.reconnects:
+                state += self.t("status.conn_reconnects", lang, count=status.reconnects)
+            lines.append(self.t("status.connection", lang, platform=status.adapter.capitalize(), state=state))
+        return lines
 
     async def help(self, call: Call) -> Reply:
         lines = [self.t("reply.help_header", call.lang)]

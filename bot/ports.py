@@ -8,7 +8,7 @@ themselves under the entry-point groups ``agora.adapters`` and
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -19,6 +19,7 @@ from bot.errors import ConfigError
 from bot.events import Attachment, ChannelRef, Event, MessageRef, OutgoingMessage
 from bot.model import Channel
 from bot.richtext import RichText
+from bot.supervision import Connections
 
 EventSink = Callable[[Event], Awaitable[None]]
 
@@ -110,6 +111,7 @@ class AdapterContext:
     max_message_length: int = 12000
     relay_bots: bool = False
     files: BlobStore | None = None  # adapters that serve files themselves (web) read them here
+    connections: Connections = field(default_factory=Connections)
 
 
 AdapterFactory = Callable[[Mapping[str, Any], AdapterContext], Adapter]

@@ -139,6 +139,7 @@ class WebAdapter:
                 web.get("/", self.page),
                 web.get("/static/{name}", self.static),
                 web.get("/api/health", self.health),
+                web.get("/health", self.connection_health),
                 web.get("/api/channels", self.list_channels),
                 web.get("/api/channels/{cid}/messages", self.list_messages),
                 web.post("/api/channels/{cid}/messages", self.post_message),
@@ -277,6 +278,11 @@ class WebAdapter:
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
+
+    async def connection_health(self, request: web.Request) -> web.Response:
+        """Alive, and each platform connection's state: 503 while one is down past the grace period."""
+        report = self.context.connections.health()
+        return web.json_response(report, status=200 if report["ok"] else 503)
 
     async def list_channels(self, request: web.Request) -> web.Response:
         return web.json_response(
