@@ -35,12 +35,15 @@ from adapters.discord.convert import (
     RELAYED_TYPES,
     attachments_of,
     author_of,
+    cache_lookup,
     channel_ref,
+    is_bot_post,
     reply_root,
     text_of,
     thread_parent,
 )
 from adapters.discord.files import DiscordFiles
+from adapters.discord.guard import FILLED, guard_parsers
 from adapters.discord.markup import render
 from adapters.discord.names import thread_name, webhook_username
 from adapters.discord.settings import DISCORD_GATEWAY, TOKEN_ENV, Settings
@@ -51,6 +54,7 @@ from bot.commands import CommandSpec
 from bot.errors import AgoraError, ConfigError, DeliveryError
 from bot.events import (
     Attachment,
+    Author,
     ChannelRef,
     CommandInvoked,
     Event,
@@ -71,6 +75,7 @@ NO_PINGS = discord.AllowedMentions.none()
 FIND_SENT_LOOKBACK = 25
 CATCH_UP_CHANNELS_AT_ONCE = 4
 SENT_KEPT_SECONDS = 14 * 24 * 3600
+SEEN_NAMES = 5000
 Where = tuple[ChannelRef, str | None]
 
 
@@ -87,6 +92,12 @@ class _Client(discord.Client):
 
     async def on_ready(self) -> None:
         await self.adapter.on_ready()
+
+    async def on_resumed(self) -> None:
+        self.adapter.on_resumed()
+
+    async def on_disconnect(self) -> None:
+        self.adapter.on_disconnect()
 
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter.on_message(message)
@@ -133,6 +144,14 @@ class DiscordAdapter:
         self._catchup: CatchUp | None = None
         self._endpoints_installed = False
         self.files = DiscordFiles(self)
+        self._supervisor = context.connections.supervisor(self.platform)
+        self._token = ""
+        self._up = asyncio.Event()  # the gateway session is live (READY or RESUMED, not since disconnected)
+        self._stopping = False
+        self._reopening = False
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._gap = False  # the connection crashed: catch up even if the session resumes
+        self._seen_names: dict[int, str] = {}
 
     # ------------------------------------------------------------ lifecycle
 
@@ -142,7 +161,10 @@ class DiscordAdapter:
         if not token:
             raise ConfigError(f"{TOKEN_ENV}: not set; the Discord adapter needs the bot token (developer portal)")
         self._sink = sink
-        endpoints.install(self.settings.api_base, self.settings.gateway_url or DISCORD_GATEWAY)
+        self._token = token
+        self._stopping = False
+        self._supervisor.connecting()
+        endpoints.install(self.settings.api_base, self.settings.gateway_url or DISCORD_GATEWAY, self.settings.cdn_url)
         self._endpoints_installed = True
         held: list[asyncio.Lock] = []
         try:
@@ -157,7 +179,10 @@ class DiscordAdapter:
                 await lock.acquire()
                 held.append(lock)
             await self._connect(client, token)
-            await self._sync_commands()
+            try:
+                await self._sync_commands()
+            except Exception:  # relaying does not need the commands
+                log.exception("could not register Agora's discord commands; relaying goes on without them")
             await self._catch_up(held)
         except BaseException:
             for lock in held:
@@ -183,6 +208,7 @@ class DiscordAdapter:
         # discord.py raises the constructor's value to at least 30 s; a wait longer than max_ratelimit_wait
         # must instead come back as RateLimited, so the outbox reschedules the row (see transport.py).
         client.http.max_ratelimit_timeout = self.settings.max_ratelimit_wait
+        guard_parsers(client._connection.parsers)  # one unreadable event must not end the gateway connection
         self.tree = build_tree(client, self.context.commands, self.texts, self._on_command, self._on_translate)
         self.client = client
         return client
@@ -197,15 +223,21 @@ class DiscordAdapter:
         if self.settings.custom_endpoints and self.settings.gateway_url is None:
             _, url, _ = await client.http.get_bot_gateway()
             endpoints.set_gateway(url)
-        self._connection = asyncio.create_task(client.connect(reconnect=True), name="discord gateway")
-        self._connection.add_done_callback(self._connection_ended)
-        ready = asyncio.create_task(self._ready.wait())
+        await self._open_gateway(client)
+
+    async def _open_gateway(self, client: _Client) -> None:
+        """Start the gateway connection and wait until its session is live (or say why not)."""
+        self._up.clear()
+        connection = asyncio.create_task(client.connect(reconnect=True), name="discord gateway")
+        self._connection = connection
+        connection.add_done_callback(self._connection_ended)
+        up = asyncio.create_task(self._up.wait())
         done, _ = await asyncio.wait(
-            {ready, self._connection}, timeout=self.settings.connect_timeout, return_when=asyncio.FIRST_COMPLETED
+            {up, connection}, timeout=self.settings.connect_timeout, return_when=asyncio.FIRST_COMPLETED
         )
-        ready.cancel()
-        if self._connection in done:
-            ended = self._connection.exception()
+        up.cancel()
+        if connection in done:
+            ended = None if connection.cancelled() else connection.exception()
             if isinstance(ended, discord.PrivilegedIntentsRequired):
                 raise ConfigError(
                     "adapters.discord: enable the Message Content intent for the bot in the "
@@ -213,14 +245,46 @@ class DiscordAdapter:
                 ) from ended
             raise AgoraError(f"Discord gateway connection ended: {ended!r}") from ended
         if not done:
+            connection.cancel()
             raise AgoraError(f"Discord gateway not ready after {self.settings.connect_timeout:.0f}s")
 
     def _connection_ended(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None and self._ready.is_set():
-            log.error("Discord gateway connection gave up: %r", task.exception())
+        """The gateway task ended although nobody asked: never run deaf, reconnect and catch up."""
+        if task.cancelled() or self._stopping or self._reopening or not self._ready.is_set():
+            return
+        ended = task.exception()
+        log.error("Discord gateway connection ended; reconnecting", exc_info=ended)
+        self._up.clear()
+        self._gap = True
+        self._supervisor.disconnected(ended or "the gateway connection closed")
+        if self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.create_task(self._supervisor.reconnect(self._reopen), name="discord reconnect")
+
+    async def _reopen(self) -> None:
+        """One reconnect attempt: a fresh gateway session (its READY runs catch-up, see on_ready)."""
+        client = self.client
+        if client is None:
+            raise AgoraError("the Discord adapter was stopped")
+        self._reopening = True
+        try:
+            if client.ws is not None:  # the loop that raised left its websocket open
+                with contextlib.suppress(Exception):
+                    await client.ws.close(code=4000)
+            if client.is_closed():  # discord.py closed the client (e.g. a close code it does not resume)
+                client.clear()
+                await client.login(self._token)
+            await self._open_gateway(client)
+        finally:
+            self._reopening = False
 
     async def stop(self) -> None:
         """Disconnect; pending posts stay in the outbox for next time."""
+        self._stopping = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._reconnecting
+            self._reconnecting = None
         for task in list(self._tasks):
             task.cancel()
         if self.client is not None and not self.client.is_closed():
@@ -256,11 +320,30 @@ class DiscordAdapter:
     # ------------------------------------------------------------ gateway events
 
     async def on_ready(self) -> None:
+        self._up.set()
+        self._supervisor.connected()
         if not self._ready.is_set():
             self._ready.set()
             return
-        # A fresh session after the old one could not be resumed: events in between were lost.
+        # A fresh session after the old one ended or could not be resumed: events in between were lost.
+        self._gap = False
         self._spawn(self._catch_up([]), "discord catch-up")
+
+    def on_resumed(self) -> None:
+        """The session went on where it stopped: Discord replays what was missed (unless it crashed)."""
+        self._up.set()
+        self._supervisor.connected()
+        if self._gap:
+            self._gap = False
+            self._spawn(self._catch_up([]), "discord catch-up")
+
+    def on_disconnect(self) -> None:
+        if self._stopping:
+            return
+        self._up.clear()
+        status = self._supervisor.status
+        if status is None or status.state == "connected":  # keep a more telling reason already reported
+            self._supervisor.disconnected("gateway connection lost; discord.py is reconnecting")
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         if self.settings.sync == "guild" and not self.settings.guild_ids:
@@ -318,13 +401,25 @@ class DiscordAdapter:
         async with lock:
             await self._deliver(self._incoming(message, where), message.id)
 
+    def _remember_names(self, message: discord.Message) -> None:
+        """Who wrote or was mentioned lately: names for mentions Discord did not resolve (members
+        are not cached, since Agora asks for no member intent)."""
+        for user in (message.author, *message.mentions):
+            if user.id:
+                self._seen_names.pop(user.id, None)
+                self._seen_names[user.id] = user.display_name
+        while len(self._seen_names) > SEEN_NAMES:
+            del self._seen_names[next(iter(self._seen_names))]
+
     def _incoming(self, message: discord.Message, where: Where) -> IncomingMessage:
         channel, thread_id = where
+        self._remember_names(message)
+        author = author_of(message.author)
         return IncomingMessage(
             channel=channel,
             id=str(message.id),
-            author=author_of(message.author),
-            text=text_of(message),
+            author=Author(author.id, author.name, author.avatar_url, is_bot_post(message)),
+            text=text_of(message, cache_lookup(self.client, message.guild, self._seen_names)),
             thread_id=thread_id or reply_root(message),
             event_id=f"discord:{message.id}",
             attachments=attachments_of(message),
@@ -347,15 +442,16 @@ class DiscordAdapter:
         message = payload.message
         if payload.guild_id is None or "content" not in data or not data.get("edited_timestamp"):
             return  # a link preview arriving is an update, not an edit
+        if "content" in cast(Any, data).get(FILLED, ()):
+            return  # an update that only looked like an edit once made readable
         if self._is_own(message) or message.type not in RELAYED_TYPES:
             return
         where = await self._where(payload.guild_id, message.channel)
         if where is None:
             return
         stamp = data.get("edited_timestamp")
-        event = MessageEdited(
-            where[0], str(message.id), text_of(message), event_id=f"discord:edit:{message.id}:{stamp}"
-        )
+        text = self._incoming(message, where).text  # the copies' files stay (edits leave them alone)
+        event = MessageEdited(where[0], str(message.id), text, event_id=f"discord:edit:{message.id}:{stamp}")
         async with self._lock(where[0].channel):
             await self._deliver(event)
 
@@ -393,6 +489,8 @@ class DiscordAdapter:
             try:
                 async with slots:
                     await self._catch_up_channel(int(guild_id), int(channel_id))
+            except Exception:  # one channel's failure keeps the others
+                log.exception("could not catch up discord channel %s", channel_id)
             finally:
                 lock.release()
                 if owned:
@@ -406,11 +504,7 @@ class DiscordAdapter:
 
     async def _catch_up_channel(self, guild_id: int, channel_id: int) -> None:
         assert self._catchup is not None
-        try:
-            missed = await self._catchup.missed(guild_id, channel_id)
-        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.warning("could not catch up discord channel %s: %s", channel_id, exc)
-            return
+        missed = await self._catchup.missed(guild_id, channel_id)
         for message in missed:
             if self._is_own(message) or message.type not in RELAYED_TYPES:
                 self.tables.advance(str(channel_id), str(guild_id), message.id)
@@ -443,13 +537,14 @@ class DiscordAdapter:
             return
         try:
             synced = await self.tree.sync(guild=guild)
-        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.error(
-                "could not register Agora's commands (%s): %s; was the bot invited with the "
-                "applications.commands scope? (agora discord invite)",
-                scope,
-                exc,
+        except Exception as exc:  # relaying goes on without commands
+            missing_scope = isinstance(exc, discord.HTTPException) and (exc.status == 403 or exc.code == 50001)
+            hint = (
+                "; was the bot invited with the applications.commands scope? (agora discord invite)"
+                if missing_scope
+                else ""
             )
+            log.error("could not register Agora's commands (%s): %r%s", scope, exc, hint)
             return
         self.tables.save_sync(scope, stamp)
         log.info("registered %d discord commands (%s)", len(synced), scope)
@@ -493,8 +588,10 @@ class DiscordAdapter:
         try:
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.warning("could not acknowledge a discord command in time: %s", exc)
+            log.warning("could not acknowledge a discord command: %r", exc)
             return False
+        except Exception as exc:  # the server said yes but its answer is unreadable (Spacebar: an empty body)
+            log.debug("discord acknowledged a command with an answer discord.py cannot read: %r", exc)
         return True
 
     async def _interaction_where(self, interaction: discord.Interaction) -> Where | None:
@@ -511,8 +608,8 @@ class DiscordAdapter:
                     options["file"] = discord.File(io.BytesIO(answer.image), filename=answer.image_name or "agora.png")
                 try:
                     await interaction.followup.send(render(part) or discord.utils.MISSING, **options)
-                except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
-                    log.warning("could not answer a discord command: %s", exc)
+                except Exception as exc:
+                    log.warning("could not answer a discord command: %r", exc)
                     return
 
         return reply
@@ -603,8 +700,8 @@ class DiscordAdapter:
                 self.webhooks.forget(msg.channel.channel)
                 hook = await self.webhooks.get(msg.channel.space, msg.channel.channel)
                 return await self._post(hook, msg, content, retried=True)
-            if (  # an answer to a message that has no thread yet
-                exc.code == 10003
+            if (  # an answer to a message that has no thread yet (Spacebar answers a plain 404)
+                (exc.code == 10003 or exc.status == 404)
                 and msg.thread_id
                 and await self._open_thread(msg.channel, int(msg.thread_id), msg.thread_title)
             ):

@@ -2,10 +2,11 @@
 
 discord.py builds every REST URL from the class attribute
 ``discord.http.Route.BASE`` (bot calls, webhooks and interaction callbacks
-alike) and opens the gateway at ``DiscordWebSocket.DEFAULT_GATEWAY``. Both are
-process-wide: they cannot differ between two clients in one process. So the
-adapter sets them while it runs and puts Discord's values back when it stops,
-and refuses to start a second adapter that wants other endpoints meanwhile.
+alike), every avatar and asset URL from ``discord.asset.Asset.BASE``, and
+opens the gateway at ``DiscordWebSocket.DEFAULT_GATEWAY``. All are process-
+wide: they cannot differ between two clients in one process. So the adapter
+sets them while it runs and puts Discord's values back when it stops, and
+refuses to start a second adapter that wants other endpoints meanwhile.
 """
 
 from __future__ import annotations
@@ -22,28 +23,30 @@ from bot.errors import ConfigError
 class _Installed:
     base: str
     gateway: str
+    cdn: str
     users: int
-    saved: tuple[str, yarl.URL]
+    saved: tuple[str, yarl.URL, str]
 
 
 _current: _Installed | None = None
 
 
-def install(api_base: str, gateway_url: str) -> None:
+def install(api_base: str, gateway_url: str, cdn_url: str = "https://cdn.discordapp.com") -> None:
     """Use these endpoints for every discord.py client in this process until :func:`release`."""
     global _current
     if _current is not None:
-        if (_current.base, _current.gateway) != (api_base, gateway_url):
+        if (_current.base, _current.gateway, _current.cdn) != (api_base, gateway_url, cdn_url):
             raise ConfigError(
                 "adapters.discord.api_base: another Discord adapter in this process already uses "
                 f"{_current.base}; discord.py supports one API base per process"
             )
         _current.users += 1
         return
-    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY, discord.asset.Asset.BASE)
     discord.http.Route.BASE = api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
-    _current = _Installed(api_base, gateway_url, 1, saved)
+    discord.asset.Asset.BASE = cdn_url
+    _current = _Installed(api_base, gateway_url, cdn_url, 1, saved)
 
 
 def set_gateway(gateway_url: str) -> None:
@@ -60,5 +63,7 @@ def release() -> None:
         return
     _current.users -= 1
     if _current.users <= 0:
-        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = _current.saved
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY, discord.asset.Asset.BASE = (
+            _current.saved
+        )
         _current = None

@@ -14,6 +14,7 @@ from bot.errors import ConfigError
 
 DISCORD_API = "https://discord.com/api/v10"
 DISCORD_GATEWAY = "wss://gateway.discord.gg/"
+DISCORD_CDN = "https://cdn.discordapp.com"
 TOKEN_ENV = "DISCORD_TOKEN"
 SYNC_MODES = ("guild", "global", "off")
 ARCHIVE_MINUTES = (60, 1440, 4320, 10080)
@@ -21,6 +22,7 @@ KEYS = {
     "enabled": "start this adapter (default true)",
     "api_base": "REST base URL, e.g. https://spacebar.example/api/v9 (default Discord's)",
     "gateway_url": "gateway websocket URL (default: Discord's, or asked from api_base's /gateway/bot)",
+    "cdn_url": "base URL of avatars and other assets (default: Discord's CDN, or api_base's origin when set)",
     "sync": "where application commands are registered: guild (instant), global, or off",
     "guild_ids": "guilds to register commands in when sync = guild (default: every guild the bot is in)",
     "catchup_hours": "at start, fetch messages missed while down, at most this old (0 disables)",
@@ -43,6 +45,7 @@ class Settings:
 
     api_base: str = DISCORD_API
     gateway_url: str | None = None
+    cdn_url: str = DISCORD_CDN
     sync: str = "guild"
     guild_ids: tuple[int, ...] = ()
     catchup_hours: float = 24.0
@@ -74,6 +77,10 @@ class Settings:
         gateway = table.get("gateway_url")
         if gateway is not None and not (isinstance(gateway, str) and gateway.startswith(("ws://", "wss://"))):
             raise ConfigError(f"adapters.discord.gateway_url: {gateway!r} is not a ws(s) URL")
+        default_cdn = DISCORD_CDN if api_base == DISCORD_API else _origin(api_base)
+        cdn = _str(table, "cdn_url", default_cdn).rstrip("/")
+        if not cdn.startswith(("http://", "https://")):
+            raise ConfigError(f"adapters.discord.cdn_url: {cdn!r} is not an http(s) URL")
         sync = _str(table, "sync", "guild")
         if sync not in SYNC_MODES:
             raise ConfigError(f"adapters.discord.sync: {sync!r} is not one of {', '.join(SYNC_MODES)}")
@@ -89,6 +96,7 @@ class Settings:
         return cls(
             api_base=api_base,
             gateway_url=gateway,
+            cdn_url=cdn,
             sync=sync,
             guild_ids=tuple(int(g) for g in raw_ids),
             catchup_hours=float(_number(table, "catchup_hours", 24.0)),
@@ -117,3 +125,9 @@ def _number(table: Mapping[str, Any], key: str, default: float, low: float = 0.0
     if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
         raise ConfigError(f"adapters.discord.{key}: expected a number of at least {low}, got {value!r}")
     return float(value) if isinstance(value, float) else value
+
+
+def _origin(url: str) -> str:
+    """``https://host:port`` of a URL."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"

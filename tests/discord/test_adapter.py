@@ -55,7 +55,10 @@ async def test_a_message_becomes_an_incoming_message(world: World, running: tupl
     assert event.event_id == f"discord:{msg['id']}"
     assert event.thread_id is None
     assert event.author.name == "Ana"
-    assert event.author.avatar_url and event.author.avatar_url.startswith("https://cdn.discordapp.com/avatars/")
+    # the asset base follows api_base (a Discord-compatible server serves its own avatars)
+    assert event.author.avatar_url and event.author.avatar_url.startswith(
+        f"http://127.0.0.1:{world.fake.port}/avatars/"
+    )
     assert not event.author.is_bot
     assert event.text == (
         Text("¿Cómo "),

@@ -12,7 +12,11 @@ Fault injection, for adapter tests and the load/fault suite:
 ``fail(route, hang=True)`` and ``fail(route, drop=True)``, ``throttle(channel)``
 for every call touching one channel, ``drop_gateway()`` to cut the websocket
 (sessions stay resumable and events sent meanwhile are replayed on RESUME),
-``invalidate_sessions()`` to force a fresh IDENTIFY.
+``invalidate_sessions()`` to force a fresh IDENTIFY, ``send_raw(frame)`` to send
+any text (an unreadable frame) on every live socket, ``refuse_gateway`` to
+answer 503 to new gateway connections (an outage), and
+``empty_interaction_callbacks`` to answer an interaction callback with an
+empty body, as Spacebar does.
 
 Run standalone so a test can kill the bot while the fake keeps its records::
 
@@ -20,7 +24,8 @@ Run standalone so a test can kill the bot while the fake keeps its records::
 
 It prints one JSON line (api_base, gateway_url, token, ids) and serves a control
 API under ``/_fake/`` (``POST /_fake/message``, ``/_fake/fault``,
-``/_fake/drop_gateway``; ``GET /_fake/records``). Payload shapes come from the
+``/_fake/drop_gateway``, ``/_fake/refuse_gateway``, ``/_fake/send_raw``;
+``GET /_fake/records``). Payload shapes come from the
 templates in ``tests/payloads/discord``; :func:`payload` is the one builder.
 """
 
@@ -154,6 +159,8 @@ class FakeDiscord:
         self.sessions: dict[str, Session] = {}
         self.cdn: dict[str, dict[str, Any]] = {}  # attachment id -> bytes, type and expiry, served under /attachments/
         self.cdn_fetches: list[dict[str, Any]] = []
+        self.refuse_gateway = False
+        self.empty_interaction_callbacks = False
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -538,7 +545,18 @@ class FakeDiscord:
     def invalidate_sessions(self) -> None:
         self.sessions.clear()
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def send_raw(self, text: str) -> None:
+        """Send ``text`` as one frame on every live gateway socket (e.g. something that is not JSON)."""
+        for session in list(self.sessions.values()):
+            if session.ws is not None and not session.ws.closed:
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await session.ws.send_str(text)
+
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse_gateway:
+            self.calls.append(("GET", "/gateway", 503))
+            self._changed_now()
+            return web.Response(status=503, text="fake: gateway unavailable")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
@@ -940,6 +958,8 @@ class FakeDiscord:
             },
             "resource": {"type": data.get("type")},
         }
+        if self.empty_interaction_callbacks:
+            return web.Response(status=204)  # even when with_response was asked for
         if request.query.get("with_response") in ("1", "true", "True"):
             return _json(answer)
         return web.Response(status=204)
@@ -1004,6 +1024,12 @@ class FakeDiscord:
             return _json({"ok": True})
         if what == "clear_faults":
             self.clear_faults()
+            return _json({"ok": True})
+        if what == "refuse_gateway":
+            self.refuse_gateway = bool(body.get("refuse", True))
+            return _json({"ok": True})
+        if what == "send_raw":
+            await self.send_raw(str(body["text"]))
             return _json({"ok": True})
         if what == "drop_gateway":
             await self.drop_gateway(int(body.get("code", 4000)))
