@@ -41,6 +41,7 @@ from adapters.slack.names import Names
 from adapters.slack.server import HttpServer
 from adapters.slack.settings import PREFIX, Secrets, SlackSettings, read_secrets
 from adapters.slack.socket import AckFirstSocketModeHandler
+from adapters.slack.supervision import SocketWatch
 from adapters.slack.tables import SlackTables
 from adapters.slack.users import SlackUser, UserDirectory
 from bot.errors import ConfigError, DeliveryError
@@ -68,6 +69,8 @@ FIND_SENT_PAGES = 5
 
 class _SocketHandler(Protocol):
     """What is used of Bolt's (untyped) AsyncSocketModeHandler."""
+
+    client: Any
 
     async def connect_async(self) -> None: ...
 
@@ -106,6 +109,9 @@ class SlackAdapter:
         self._sink: EventSink | None = None
         self._single_team = ""
         self.files = SlackFiles(self)
+        self.watch = SocketWatch(
+            context.connections.supervisor(self.platform), lambda: self._socket, self._reopen_socket, self._catch_up
+        )
 
     # ------------------------------------------------------------- lifecycle
 
@@ -132,6 +138,7 @@ class SlackAdapter:
                 self._single_team = identity[0]
             self.app = self._build_app()
             if self.settings.mode == "socket":
+                self.watch.supervisor.connecting()
                 await self._connect_socket()
             else:
                 self._server = HttpServer(self.app, self.settings, self._secrets.signing_secret)
@@ -144,10 +151,26 @@ class SlackAdapter:
             await self.stop()
             raise
         self._ready.set()
+        if self.settings.mode == "socket":
+            self.watch.start()
+
+    async def _catch_up(self) -> int:
+        return await CatchUp(self).run()
+
+    async def _reopen_socket(self) -> None:
+        """One reconnect attempt: a fresh Socket Mode handler, or the reason it cannot be opened."""
+        if self._socket is not None:
+            with contextlib.suppress(Exception):
+                await self._socket.close_async()
+            self._socket = None
+        await asyncio.wait_for(self._connect_socket(), self.settings.timeout)
+        if not await self.watch.connected():
+            raise DeliveryError("slack: the new Socket Mode connection closed at once", retriable=True)
 
     async def stop(self) -> None:
         """Disconnect and drop queued work; the core's outbox keeps what was not delivered."""
         self._ready.clear()
+        await self.watch.stop()
         for task in self._workers.values():
             task.cancel()
         for task in self._workers.values():
