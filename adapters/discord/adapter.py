@@ -270,9 +270,14 @@ class DiscordAdapter:
             if client.ws is not None:  # the loop that raised left its websocket open
                 with contextlib.suppress(Exception):
                     await client.ws.close(code=4000)
-            if client.is_closed():  # discord.py closed the client (e.g. a close code it does not resume)
-                client.clear()
-                await client.login(self._token)
+            if client.is_closed():  # discord.py closed the client (a close code it does not resume)
+                await client.close()  # let its closing finish; a closed discord.py client cannot log in again
+                client = self._build_client()
+                assert self._session is not None
+                self.webhooks = Webhooks(client, self.tables, self._session, self.settings.webhook_name)
+                self._catchup = CatchUp(client, self.tables, self.settings.catchup_hours, self.settings.catchup_limit)
+                await self._connect(client, self._token)
+                return
             await self._open_gateway(client)
         finally:
             self._reopening = False

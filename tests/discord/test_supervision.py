@@ -237,3 +237,19 @@ lang = "es"
             bot.wait(10)
         fake.send_signal(signal.SIGKILL)
         fake.wait(10)
+
+
+async def test_a_close_code_discordpy_gives_up_on_is_reconnected_with_a_fresh_login(
+    world: World, supervised: tuple[DiscordAdapter, Sink, Connections, str]
+) -> None:
+    _, sink, connections, url = supervised
+    fake = world.fake
+    await fake.drop_gateway(code=4010)  # "invalid shard": discord.py closes the client and raises out of connect
+    await fake.user_message(world.boston, world.ana, "during the gap", dispatch=False)
+    await sink.wait(1, IncomingMessage, timeout=20)  # caught up after the new session
+    await fake.user_message(world.boston, world.ana, "live again")
+    await sink.wait(2, IncomingMessage)
+    assert texts(sink) == ["during the gap", "live again"]
+    assert (await health(url))[0] == 200
+    assert connections.snapshot()[0].reconnects == 1
+    assert "4010" in connections.snapshot()[0].last_error or "ConnectionClosed" in connections.snapshot()[0].last_error
