@@ -63,6 +63,8 @@ def well_formed(event: str, data: Any) -> Any:
         if isinstance(data.get("threads"), list):
             fixed["threads"] = [thread(t) for t in data["threads"] if isinstance(t, dict)]
         return fixed
+    if isinstance(data.get("member"), dict):  # typing, reactions, voice: a member like any other
+        return {**data, "member": member(data["member"])}
     return data
 
 
@@ -154,6 +156,8 @@ def member(data: dict[str, Any]) -> dict[str, Any]:
         del fixed["user"]
     if "joined_at" not in fixed:
         fixed["joined_at"] = None
+    if not isinstance(fixed.get("flags"), int):
+        fixed["flags"] = 0
     return fixed
 
 

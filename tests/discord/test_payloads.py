@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from adapters.discord import DiscordAdapter
-from bot.events import IncomingMessage
+from bot.events import IncomingMessage, MessageDeleted
 from bot.richtext import Link, to_plain
 from tests.discord.conftest import Sink, World
 
@@ -49,8 +49,12 @@ def fill(value: Any, ids: dict[str, Any]) -> Any:
     return value
 
 
-def problems(entry: dict[str, Any], got: list[IncomingMessage], logged: bool) -> list[str]:
+def problems(
+    entry: dict[str, Any], got: list[IncomingMessage], logged: bool, deleted: list[str] | None = None
+) -> list[str]:
     expect = entry["expect"]
+    if deleted is not None and sorted(deleted) != sorted(expect.get("deletes", [])):
+        return [f"deletes {deleted}"]
     if not expect["relayed"]:
         out = [f"reached the core: {to_plain(got[0].text)!r}"] if got else []
         if expect.get("logged") and not logged:
@@ -118,13 +122,14 @@ async def test_every_payload_in_the_corpus(
             for e in sink.events[count:]
             if isinstance(e, IncomingMessage) and e.id == str(data.get("id")) and e.id != before["id"]
         ]
-        results[f"{entry['file']}: {entry['name']}"] = problems(fill(entry, ids), got, logged)
+        deleted = [e.id for e in sink.events[count:] if isinstance(e, MessageDeleted)]
+        results[f"{entry['file']}: {entry['name']}"] = problems(fill(entry, ids), got, logged, deleted)
     bad = {name: why for name, why in results.items() if why}
     fine = len(results) - len(bad)
     print(f"\n{len(results)} payload shapes: {fine} fine, {len(bad)} not")
     assert not bad, json.dumps(bad, indent=1, ensure_ascii=False)
     assert len(fake.identifies) == 1 and fake.resumes == 0  # the connection never ended
-    assert len(results) >= 50
+    assert len(results) >= 70
 
 
 async def _wait_for_text(sink: Sink, text: str) -> None:
