@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -23,17 +24,27 @@ def watched(adapter: SlackAdapter, connections: Connections) -> None:
     adapter.watch.sdk_grace = 0.3
 
 
+@pytest.fixture
+async def started() -> AsyncIterator[list[SlackAdapter]]:
+    """Adapters a test started itself (after pointing them at its registry), stopped at the end."""
+    adapters: list[SlackAdapter] = []
+    yield adapters
+    for adapter in adapters:
+        await adapter.stop()
+
+
 def texts(events: list[object]) -> list[str]:
     return [to_plain(e.text) for e in events if isinstance(e, IncomingMessage)]
 
 
 async def test_a_refused_reconnection_is_retried_with_backoff_then_the_gap_is_caught_up(
-    fake: FakeSlack, make_adapter: AdapterFactory, caplog: pytest.LogCaptureFixture
+    fake: FakeSlack, make_adapter: AdapterFactory, started: list[SlackAdapter], caplog: pytest.LogCaptureFixture
 ) -> None:
     connections = Connections(FAST)
     adapter, sink = await make_adapter(start=False)
     watched(adapter, connections)
     await adapter.start(sink)
+    started.append(adapter)
     assert connections.snapshot()[0].state == CONNECTED
 
     fake.fail("apps.connections.open", "error", times=4, error="invalid_auth")  # Slack refuses for a while
@@ -53,12 +64,15 @@ async def test_a_refused_reconnection_is_retried_with_backoff_then_the_gap_is_ca
     assert "invalid_auth" in status.last_error
 
 
-async def test_a_routine_refresh_is_left_to_slack_sdk(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
+async def test_a_routine_refresh_is_left_to_slack_sdk(
+    fake: FakeSlack, make_adapter: AdapterFactory, started: list[SlackAdapter]
+) -> None:
     connections = Connections(FAST)
     adapter, sink = await make_adapter(start=False)
     watched(adapter, connections)
     adapter.watch.sdk_grace = 30.0  # slack_sdk reconnects by itself well within this
     await adapter.start(sink)
+    started.append(adapter)
     before = fake.socket_connections
     await fake.disconnect_socket()
     await fake.wait_for(lambda: fake.socket_connections > before)
