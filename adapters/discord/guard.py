@@ -102,6 +102,14 @@ def message(data: dict[str, Any], *, edit: bool = False) -> dict[str, Any]:
         fixed["message_snapshots"] = [
             {"message": snapshot(s["message"], fixed)} for s in snapshots if isinstance(s.get("message"), dict)
         ]
+        # discord.py drops a snapshot's mentions; kept on the message, they name the people a forward mentions
+        known = {str(m["id"]) for m in fixed["mentions"]}
+        for snap in fixed["message_snapshots"]:
+            for user in snap["message"]["mentions"]:
+                if _snowflake(user.get("id")) is not None and str(user["id"]) not in known:
+                    fixed["mentions"].append(user)
+                    known.add(str(user["id"]))
+            fixed["mention_roles"] += [r for r in snap["message"]["mention_roles"] if r not in fixed["mention_roles"]]
     if "poll" in fixed and not _poll_ok(fixed["poll"]):
         del fixed["poll"]
     if isinstance(fixed.get("thread"), dict):
