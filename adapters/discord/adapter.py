@@ -152,6 +152,7 @@ class DiscordAdapter:
         self._reconnecting: asyncio.Task[None] | None = None
         self._gap = False  # the connection crashed: catch up even if the session resumes
         self._seen_names: dict[int, str] = {}
+        self._mentioned_channels: dict[int, str] = {}  # names crossposts give for other servers' channels
 
     # ------------------------------------------------------------ lifecycle
 
@@ -208,7 +209,7 @@ class DiscordAdapter:
         # discord.py raises the constructor's value to at least 30 s; a wait longer than max_ratelimit_wait
         # must instead come back as RateLimited, so the outbox reschedules the row (see transport.py).
         client.http.max_ratelimit_timeout = self.settings.max_ratelimit_wait
-        guard_parsers(client._connection.parsers)  # one unreadable event must not end the gateway connection
+        guard_parsers(client._connection.parsers, self._mentioned_channels)  # one bad event must not end it
         self.tree = build_tree(client, self.context.commands, self.texts, self._on_command, self._on_translate)
         self.client = client
         return client
@@ -413,8 +414,9 @@ class DiscordAdapter:
             if user.id:
                 self._seen_names.pop(user.id, None)
                 self._seen_names[user.id] = user.display_name
-        while len(self._seen_names) > SEEN_NAMES:
-            del self._seen_names[next(iter(self._seen_names))]
+        for names in (self._seen_names, self._mentioned_channels):
+            while len(names) > SEEN_NAMES:
+                del names[next(iter(names))]
 
     def _incoming(self, message: discord.Message, where: Where) -> IncomingMessage:
         channel, thread_id = where
@@ -424,7 +426,7 @@ class DiscordAdapter:
             channel=channel,
             id=str(message.id),
             author=Author(author.id, author.name, author.avatar_url, is_bot_post(message)),
-            text=text_of(message, cache_lookup(self.client, message.guild, self._seen_names)),
+            text=text_of(message, cache_lookup(self.client, message.guild, self._seen_names, self._mentioned_channels)),
             thread_id=thread_id or reply_root(message),
             event_id=f"discord:{message.id}",
             attachments=attachments_of(message),

@@ -105,9 +105,13 @@ def label_mentions(rt: Sequence[Segment], lookup: Lookup) -> RichText:
 
 
 def cache_lookup(
-    client: discord.Client | None, guild: discord.Guild | None, seen: Mapping[int, str] | None = None
+    client: discord.Client | None,
+    guild: discord.Guild | None,
+    seen: Mapping[int, str] | None = None,
+    channels: Mapping[int, str] | None = None,
 ) -> Lookup:
-    """Names from the guild's and the client's caches, then from authors seen lately (no network call)."""
+    """Names from the guild's and the client's caches, then from people and channels seen lately
+    (no network call)."""
 
     def lookup(kind: str, ident: int) -> str | None:
         found: object = None
@@ -118,6 +122,8 @@ def cache_lookup(
             found = (guild.get_channel_or_thread(ident) if guild else None) or (
                 client.get_channel(ident) if client else None
             )
+            if found is None:
+                return (channels or {}).get(ident)
         elif kind == "group":
             found = guild.get_role(ident) if guild else None
         return getattr(found, "name", None)

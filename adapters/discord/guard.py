@@ -27,17 +27,26 @@ UNKNOWN_USER = {"id": "0", "username": "unknown-user", "discriminator": "0", "av
 Parser = Callable[[Any], Any]
 
 
-def guard_parsers(parsers: dict[str, Parser]) -> None:
-    """Replace each parser in place by one that repairs what it can and skips what it cannot."""
+def guard_parsers(parsers: dict[str, Parser], channel_names: dict[int, str] | None = None) -> None:
+    """Replace each parser in place by one that repairs what it can and skips what it cannot.
+
+    ``channel_names`` collects the names a message's ``mention_channels`` give (a crosspost names
+    channels of another server, which discord.py does not keep)."""
     for event, parse in list(parsers.items()):
         if not getattr(parse, "_agora_guarded", False):
-            parsers[event] = _guarded(event, parse)
+            parsers[event] = _guarded(event, parse, channel_names)
 
 
-def _guarded(event: str, parse: Parser) -> Parser:
+def _guarded(event: str, parse: Parser, channel_names: dict[int, str] | None) -> Parser:
     def guarded(data: Any) -> Any:
         try:
-            return parse(well_formed(event, data))
+            fixed = well_formed(event, data)
+            if channel_names is not None and isinstance(fixed, dict) and "mention_channels" in fixed:
+                for mentioned in fixed["mention_channels"]:
+                    ident = _snowflake(mentioned.get("id"))
+                    if ident is not None and isinstance(mentioned.get("name"), str):
+                        channel_names[ident] = mentioned["name"]
+            return parse(fixed)
         except Exception:
             log.exception("discord: skipped a %s event that discord.py could not read", event)
             return None
