@@ -217,22 +217,19 @@ def _similar_check(config: Config, db: Database) -> Check:
 
 def connection_checks(db: Any) -> list[Check]:
     """What the running (or last) ``agora run`` recorded about each platform connection."""
-    from bot.supervision import CONNECTED, STOPPED, TABLE
+    from bot.supervision import CONNECTED, STOPPED, recorded
 
-    if TABLE not in db.table_names():
-        return []
     out = []
-    for row in db.query(f"select * from {TABLE} order by adapter"):
-        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["since"]))
-        detail = f"{row['state']} since {since}, {row['reconnects']} reconnects"
-        if row["last_error"]:
-            detail += f"; last error: {row['last_error']}"
-        running = row["state"] != STOPPED and _alive(int(row["pid"] or 0))
-        name = f"{row['adapter']} connection"
-        if not running:
+    for status, pid in recorded(db):
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status.since))
+        detail = f"{status.state} since {since}, {status.reconnects} reconnects"
+        if status.last_error:
+            detail += f"; last error: {status.last_error}"
+        name = f"{status.adapter} connection"
+        if status.state == STOPPED or not _alive(pid):
             out.append(Check(name, True, f"agora run is not running (last: {detail})"))
         else:
-            ok = row["state"] == CONNECTED
+            ok = status.state == CONNECTED
             out.append(Check(name, ok, detail, "" if ok else "see agora run's log and GET /health; it is reconnecting"))
     return out
 

@@ -226,6 +226,16 @@ class Connections:
             self.report(name, STOPPED)
 
 
+def recorded(db: sqlite_utils.Database) -> list[tuple[ConnectionStatus, int]]:
+    """What ``agora run`` last recorded per adapter, with its process id (for ``agora doctor``)."""
+    if TABLE not in db.table_names():
+        return []
+    return [
+        (ConnectionStatus(r["adapter"], r["state"], r["since"], r["last_error"] or "", r["reconnects"]), r["pid"] or 0)
+        for r in db.query(f"select * from {TABLE} order by adapter")
+    ]
+
+
 class Supervisor:
     """One adapter's reporter, with the reconnect loop its connection uses."""
 
