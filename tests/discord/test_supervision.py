@@ -190,9 +190,12 @@ async def test_agora_run_exits_non_zero_with_the_reason_instead_of_running_deaf(
 [agora]
 database = "agora.db"
 [supervision]
+grace = 0
 backoff_base = 0.05
 backoff_max = 0.2
-give_up_after = 1
+give_up_after = 2
+[adapters.web]
+port = 0
 [adapters.discord]
 api_base = "{info["api_base"]}"
 gateway_url = "{info["gateway_url"]}"
@@ -219,15 +222,24 @@ lang = "es"
             text=True,
         )
         assert bot.stdout is not None
+        web = ""
         for line in bot.stdout:  # wait until it runs
+            if line.startswith("Agora web: "):
+                web = line.removeprefix("Agora web: ").strip()
             if "Agora is running" in line:
                 break
+        assert (await health(web + "health"))[1]["adapters"]["discord"]["state"] == "connected"
         control = info["api_base"].removesuffix("/api/v10") + "/_fake/"
         async with aiohttp.ClientSession() as http:
             async with http.post(control + "refuse_gateway", json={"refuse": True}):
                 pass
             async with http.post(control + "send_raw", json={"text": "{oops"}):
                 pass
+        status, body = await health(web + "health")
+        deadline = asyncio.get_running_loop().time() + 10
+        while status == 200 and asyncio.get_running_loop().time() < deadline:  # until the supervisor notices
+            status, body = await health(web + "health")
+        assert status == 503 and body["adapters"]["discord"]["state"] in ("disconnected", "connecting")
         output = await asyncio.to_thread(bot.communicate, timeout=60)
         assert bot.returncode == 1
         assert "a platform connection could not be restored: discord: no connection for" in output[0]
