@@ -94,12 +94,17 @@ def message(data: dict[str, Any], *, edit: bool = False) -> dict[str, Any]:
     if not isinstance(fixed.get("type"), int):
         fixed["type"] = 0
         filled.append("type")
-    fixed["mentions"] = [
-        m for m in _list(fixed.get("mentions")) if isinstance(m, dict) and _snowflake(m.get("id")) is not None
-    ]
-    fixed["mention_roles"] = _ids(fixed.get("mention_roles"))
-    fixed["attachments"] = [attachment(a) for a in _list(fixed.get("attachments")) if isinstance(a, dict)]
-    fixed["embeds"] = [e for e in _list(fixed.get("embeds")) if isinstance(e, dict)]
+    # A partial update leaves out what did not change: only a message's own lists are filled in when
+    # missing, so an update cannot empty the cached message's.
+    lists: dict[str, Callable[[Any], list[Any]]] = {
+        "mentions": lambda v: [m for m in _list(v) if isinstance(m, dict) and _snowflake(m.get("id")) is not None],
+        "mention_roles": _ids,
+        "attachments": lambda v: [attachment(a) for a in _list(v) if isinstance(a, dict)],
+        "embeds": lambda v: [e for e in _list(v) if isinstance(e, dict)],
+    }
+    for key, clean in lists.items():
+        if key in fixed or not edit:
+            fixed[key] = clean(fixed.get(key))
     for key in ("sticker_items", "components", "reactions", "mention_channels"):
         if key in fixed:
             fixed[key] = [x for x in _list(fixed[key]) if isinstance(x, dict)]
@@ -112,13 +117,14 @@ def message(data: dict[str, Any], *, edit: bool = False) -> dict[str, Any]:
             {"message": snapshot(s["message"], fixed)} for s in snapshots if isinstance(s.get("message"), dict)
         ]
         # discord.py drops a snapshot's mentions; kept on the message, they name the people a forward mentions
-        known = {str(m["id"]) for m in fixed["mentions"]}
+        mentions, roles = fixed.setdefault("mentions", []), fixed.setdefault("mention_roles", [])
+        known = {str(m["id"]) for m in mentions}
         for snap in fixed["message_snapshots"]:
             for user in snap["message"]["mentions"]:
                 if _snowflake(user.get("id")) is not None and str(user["id"]) not in known:
-                    fixed["mentions"].append(user)
+                    mentions.append(user)
                     known.add(str(user["id"]))
-            fixed["mention_roles"] += [r for r in snap["message"]["mention_roles"] if r not in fixed["mention_roles"]]
+            roles += [r for r in snap["message"]["mention_roles"] if r not in roles]
     if "poll" in fixed and not _poll_ok(fixed["poll"]):
         del fixed["poll"]
     if isinstance(fixed.get("thread"), dict):
