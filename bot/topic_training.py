@@ -2,8 +2,10 @@
 
 The corpus ships with the package (``bot/data/topics/corpus/*.jsonl``), each row
 marked ``"split": "train"`` or ``"validation"``. Every choice (regularisation,
-the thresholds of :class:`bot.topic_model.Thresholds`) is made by 5-fold
-cross-validation on the train rows alone; the validation rows are only ever
+the neighbour vote, the thresholds of :class:`bot.topic_model.Thresholds`) is
+made by 5-fold cross-validation on the train rows alone, each conversation kept
+in one fold (an answer scored by a model that saw its question flatters whatever
+remembers rows, the neighbour vote most); the validation rows are only ever
 scored, never looked at to tune anything, so their figures say how the tagger
 does on messages nobody tuned for. Corrections made with ``/agora tag`` join
 the train rows when ``agora topics train`` runs.
@@ -15,7 +17,7 @@ import hashlib
 import json
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from itertools import product
 from pathlib import Path
@@ -25,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.ports import Embedder
-from bot.topic_model import MAX_TOPICS, Matrix, Thresholds, TopicModel, decide, fit_logistic
+from bot.topic_model import MAX_TOPICS, Matrix, Neighbours, Thresholds, TopicModel, decide, fit_logistic
 from bot.topics import LANGS, Tagger, TagResult
 
 FOLDS = 5
@@ -35,9 +37,15 @@ GATE_GRID = (0.3, 0.4, 0.5, 0.6)
 LEXICON_GATE_GRID = (0.0, 0.3, 0.5, 0.6, 0.7)
 STRONG_GRID = (3.0, 4.0, float("inf"))
 FALLBACK_GRID = (0.1, 0.2, 0.3, 1.0)
+Probabilities = npt.NDArray[np.floating[Any]]
+NEIGHBOUR_K_GRID = (10, 25, 50)
+NEIGHBOUR_WEIGHT_GRID = (0.0, 0.2, 0.3, 0.5)  # 0: no neighbour vote
+NEIGHBOUR_TEMPERATURE = 0.05
+NEIGHBOUR_DIMS = 64
 # The cross-validated chatter false-tag rate the thresholds must stay under (the target is 10%: keep a margin).
 CHATTER_CEILING = 0.08
 UNTAGGED_KINDS = ("chatter", "negative")
+CONVERSATION_KINDS = ("answer", "chatter", "negative")  # rows that continue the conversation before them
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +143,13 @@ def train(
 ) -> TopicModel:
     """Fit the classifiers on ``rows`` (all of them: pass train rows only) with CV-chosen settings.
 
-    Deterministic: folds are assigned by row position, the fit starts from zero
-    weights and the grids are walked in a fixed order.
+    Deterministic: folds are assigned by conversation (:func:`conversation_folds`),
+    the fit starts from zero weights, the neighbour projection is an SVD and the
+    grids are walked in a fixed order.
     """
     y = label_matrix(rows, slugs)
     targets = np.hstack([y, (y.sum(axis=1) > 0)[:, None].astype(np.float64)])
-    fold_of = np.arange(len(rows)) % folds
+    fold_of = conversation_folds(rows, folds)
     best_l2, oof = L2_GRID[0], np.zeros_like(targets)
     best_loss = float("inf")
     for l2 in L2_GRID:
@@ -152,12 +161,19 @@ def train(
         loss = _log_loss(candidate, targets)
         if loss < best_loss - 1e-9:
             best_l2, best_loss, oof = l2, loss, candidate
+    k, weight, oof = choose_neighbours(features.vectors, targets, oof, fold_of, folds)
     thresholds, cv = choose_thresholds(oof[:, :-1], oof[:, -1], features.lexicon, rows, slugs)
     w, b = fit_logistic(features.vectors, targets, best_l2)
+    neighbours = (
+        Neighbours.build(features.vectors, targets, NEIGHBOUR_DIMS, k, NEIGHBOUR_TEMPERATURE, weight)
+        if weight > 0
+        else None
+    )
     info = {
         "trained_on": len(rows),
         "fingerprint": fingerprint(rows),
         "l2": best_l2,
+        "neighbours": {"k": k, "weight": weight, "dims": NEIGHBOUR_DIMS} if neighbours else None,
         "cross_validated": cv,
         "folds": folds,
     }
@@ -170,12 +186,69 @@ def train(
         gate_bias=float(b[-1]),
         thresholds=thresholds,
         info=info,
+        neighbours=neighbours,
     )
 
 
+def conversation_folds(rows: Sequence[Labelled], folds: int) -> npt.NDArray[np.int64]:
+    """Fold of each row, a whole conversation at a time.
+
+    The corpus is written as conversations: a question, then its answers and
+    the chatter around them, and an answer rarely names its topic, so scoring
+    it with a model that saw its question measures memory, not generalisation.
+    A question (or a change of language, or any other kind of row, such as a
+    correction) opens a conversation; answers, chatter and hard negatives join
+    the one before them. Conversations go round-robin over the folds.
+    """
+    group = np.zeros(len(rows), dtype=np.int64)
+    current = -1
+    for i, row in enumerate(rows):
+        continues = i > 0 and row.kind in CONVERSATION_KINDS and rows[i - 1].lang == row.lang
+        if not continues:
+            current += 1
+        group[i] = current
+    out: npt.NDArray[np.int64] = group % folds
+    return out
+
+
+def choose_neighbours(
+    vectors: Matrix,
+    targets: npt.NDArray[np.float64],
+    oof: npt.NDArray[np.float64],
+    fold_of: npt.NDArray[np.int64],
+    folds: int,
+) -> tuple[int, float, npt.NDArray[np.float64]]:
+    """The neighbour count and blend weight with the best out-of-fold log-loss, and the blended predictions.
+
+    Weight 0 (no vote) is on the grid, so the vote is only kept when it helps.
+    """
+    votes = {k: np.zeros_like(targets) for k in NEIGHBOUR_K_GRID}
+    for f in range(folds):
+        train_idx, test_idx = fold_of != f, fold_of == f
+        if not train_idx.any():
+            return NEIGHBOUR_K_GRID[0], 0.0, oof  # one conversation: nothing to vote with
+        if not test_idx.any():
+            continue
+        built = Neighbours.build(
+            vectors[train_idx], targets[train_idx], NEIGHBOUR_DIMS, NEIGHBOUR_K_GRID[0], NEIGHBOUR_TEMPERATURE, 0.0
+        )
+        for k in NEIGHBOUR_K_GRID:
+            votes[k][test_idx] = replace(built, k=k).vote(vectors[test_idx])
+    best = (NEIGHBOUR_K_GRID[0], 0.0, oof)
+    best_loss = _log_loss(oof, targets)
+    for k, weight in product(NEIGHBOUR_K_GRID, NEIGHBOUR_WEIGHT_GRID):
+        if weight == 0.0:
+            continue
+        blended = (1.0 - weight) * oof + weight * votes[k]
+        loss = _log_loss(blended, targets)
+        if loss < best_loss - 1e-9:
+            best, best_loss = (k, weight, blended), loss
+    return best
+
+
 def choose_thresholds(
-    probs: Matrix,
-    gate: Matrix,
+    probs: Probabilities,
+    gate: Probabilities,
     lexicon: Sequence[TagResult],
     rows: Sequence[Labelled],
     slugs: Sequence[str],
@@ -206,7 +279,11 @@ def choose_thresholds(
 
 
 def _vector_decide(
-    probs: Matrix, gate: Matrix, lex: npt.NDArray[np.bool_], strength: npt.NDArray[np.float64], t: Thresholds
+    probs: Probabilities,
+    gate: Probabilities,
+    lex: npt.NDArray[np.bool_],
+    strength: npt.NDArray[np.float64],
+    t: Thresholds,
 ) -> npt.NDArray[np.bool_]:
     """:func:`bot.topic_model.decide` over whole arrays, for the grid search."""
     keep_lex = lex & ((gate >= t.lexicon_gate) | (strength >= t.strong_lexicon))[:, None]
