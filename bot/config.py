@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
-from bot.events import LANGUAGES, ChannelRef
-from bot.model import MODES
+from bot.events import ChannelRef
+from bot.languages import LANGUAGES, MODES
+from bot.settings import Table, check
 from bot.supervision import SupervisionPolicy
 
 NETWORK_NAME = re.compile(r"^[A-Za-z0-9_-]{2,40}$")
@@ -131,76 +132,60 @@ def parse_config(
     raw: Mapping[str, Any], *, base: Path, environ: Mapping[str, str] = os.environ, path: Path | None = None
 ) -> Config:
     """Validate a parsed TOML document (split out so tests need no files)."""
-    _only(raw, "", {"agora", "adapters", "translation", "networks", "outbox", "similar", "supervision"})
-    agora = _table(raw, "agora")
-    _only(agora, "agora.", AGORA_KEYS)
-    database = Path(environ.get("AGORA_DB") or _get(agora, "agora.database", str, "agora.db"))
+    top = Table(raw)
+    top.only({"agora", "adapters", "translation", "networks", "outbox", "similar", "supervision"})
+    agora = top.sub("agora")
+    agora.only(AGORA_KEYS)
+    database = Path(environ.get("AGORA_DB") or agora.string("database", "agora.db"))
     if not database.is_absolute() and str(database) != ":memory:":
         database = base / database
-    default_lang = _lang(_get(agora, "agora.default_lang", str, "en"), "agora.default_lang")
-    digest = _table(agora, "digest", "agora.")
-    _only(digest, "agora.digest.", {"weekday", "hour"})
-    weekday = _get(digest, "agora.digest.weekday", int, 0)
-    hour = _get(digest, "agora.digest.hour", int, 14)
-    if not 0 <= weekday <= 6:
-        raise ConfigError(f"agora.digest.weekday: {weekday} is not 0 (Monday) to 6 (Sunday)")
-    if not 0 <= hour <= 23:
-        raise ConfigError(f"agora.digest.hour: {hour} is not an hour from 0 to 23")
-    max_len = _get(agora, "agora.max_message_length", int, 12000)
-    if max_len < 100:
-        raise ConfigError("agora.max_message_length: must be at least 100")
-
-    retention_days = _get(agora, "agora.retention_days", int, 0)
-    if retention_days < 0:
-        raise ConfigError("agora.retention_days: must be 0 (keep everything) or a number of days")
-
-    files_raw = _get(agora, "agora.files_dir", str, "")
+    default_lang = agora.choice("default_lang", LANGUAGES, "en")
+    digest = agora.sub("digest")
+    digest.only({"weekday", "hour"})
+    weekday = digest.integer("weekday", 0)
+    hour = digest.integer("hour", 14)
+    check(0 <= weekday <= 6, "agora.digest", "weekday", f"{weekday} is not 0 (Monday) to 6 (Sunday)")
+    check(0 <= hour <= 23, "agora.digest", "hour", f"{hour} is not an hour from 0 to 23")
+    max_len = agora.integer("max_message_length", 12000)
+    check(max_len >= 100, "agora", "max_message_length", "must be at least 100")
+    retention_days = agora.integer("retention_days", 0)
+    check(retention_days >= 0, "agora", "retention_days", "must be 0 (keep everything) or a number of days")
+    files_raw = agora.string("files_dir", "")
     files_dir = None if not files_raw else Path(files_raw) if Path(files_raw).is_absolute() else base / files_raw
-    max_file_mb = _get(agora, "agora.max_file_mb", int, 100)
-    if not 1 <= max_file_mb <= 4096:
-        raise ConfigError("agora.max_file_mb: must be a number of megabytes from 1 to 4096")
+    max_file_mb = agora.integer("max_file_mb", 100)
+    check(1 <= max_file_mb <= 4096, "agora", "max_file_mb", "must be a number of megabytes from 1 to 4096")
 
-    adapters = _table(raw, "adapters")
-    for name, table in adapters.items():
-        if not isinstance(table, dict):
-            raise ConfigError(f"adapters.{name}: must be a table")
-        if not isinstance(table.get("enabled", True), bool):
-            raise ConfigError(f"adapters.{name}.enabled: must be true or false")
+    adapters = top.sub("adapters")
+    for name in adapters.raw:
+        adapters.sub(name).boolean("enabled", True)
 
-    outbox_raw = _table(raw, "outbox")
-    _only(
-        outbox_raw,
-        "outbox.",
-        {"max_attempts", "backoff_base", "backoff_max", "settle", "lease_seconds", "poll_seconds"},
-    )
+    outbox_raw = top.sub("outbox")
+    outbox_raw.only({"max_attempts", "backoff_base", "backoff_max", "settle", "lease_seconds", "poll_seconds"})
     outbox = OutboxConfig(
-        max_attempts=_get(outbox_raw, "outbox.max_attempts", int, 8),
-        backoff_base=float(_get(outbox_raw, "outbox.backoff_base", (int, float), 1.0)),
-        backoff_max=float(_get(outbox_raw, "outbox.backoff_max", (int, float), 300.0)),
-        settle=float(_get(outbox_raw, "outbox.settle", (int, float), 10.0)),
-        lease_seconds=float(_get(outbox_raw, "outbox.lease_seconds", (int, float), 60.0)),
-        poll_seconds=float(_get(outbox_raw, "outbox.poll_seconds", (int, float), 1.0)),
+        max_attempts=outbox_raw.integer("max_attempts", 8),
+        backoff_base=outbox_raw.number("backoff_base", 1.0),
+        backoff_max=outbox_raw.number("backoff_max", 300.0),
+        settle=outbox_raw.number("settle", 10.0),
+        lease_seconds=outbox_raw.number("lease_seconds", 60.0),
+        poll_seconds=outbox_raw.number("poll_seconds", 1.0),
     )
-    if not 1 <= outbox.lease_seconds <= 3600:
-        raise ConfigError("outbox.lease_seconds: must be from 1 to 3600 seconds")
-    if not 0.05 <= outbox.poll_seconds <= outbox.lease_seconds / 2:
-        raise ConfigError("outbox.poll_seconds: must be from 0.05 seconds to half of outbox.lease_seconds")
-    similar_raw = _table(raw, "similar")
-    _only(similar_raw, "similar.", {"enabled", "threshold"})
-    threshold = float(_get(similar_raw, "similar.threshold", (int, float), SIMILAR_THRESHOLD))
-    if not -1.0 <= threshold <= 1.0:
-        raise ConfigError(f"similar.threshold: {threshold} is not a cosine from -1 to 1")
-    similar = SimilarConfig(_get(similar_raw, "similar.enabled", bool, True), threshold)
+    check(1 <= outbox.lease_seconds <= 3600, "outbox", "lease_seconds", "must be from 1 to 3600 seconds")
+    ok = 0.05 <= outbox.poll_seconds <= outbox.lease_seconds / 2
+    check(ok, "outbox", "poll_seconds", "must be from 0.05 seconds to half of outbox.lease_seconds")
+    similar_raw = top.sub("similar")
+    similar_raw.only({"enabled", "threshold"})
+    threshold = _cosine(similar_raw)
+    similar = SimilarConfig(similar_raw.boolean("enabled", True), threshold)
     return Config(
         database=database,
         default_lang=default_lang,
-        relay_bots=_get(agora, "agora.relay_bots", bool, False),
+        relay_bots=agora.boolean("relay_bots", False),
         max_message_length=max_len,
         digest_weekday=weekday,
         digest_hour=hour,
-        glossary_members=_get(agora, "agora.glossary_members", bool, False),
-        adapters=adapters,
-        translation=_table(raw, "translation"),
+        glossary_members=agora.boolean("glossary_members", False),
+        adapters=dict(adapters.raw),
+        translation=dict(top.sub("translation").raw),
         networks=_networks(raw.get("networks", [])),
         outbox=outbox,
         path=path,
@@ -208,8 +193,17 @@ def parse_config(
         files_dir=files_dir,
         max_file_mb=max_file_mb,
         similar=similar,
-        supervision=SupervisionPolicy.from_table(_table(raw, "supervision")),
+        supervision=SupervisionPolicy.from_table(top.sub("supervision").raw),
     )
+
+
+def _cosine(similar: Table) -> float:
+    """``similar.threshold``: a cosine, so negative values are allowed (unlike other numbers)."""
+    value = similar.raw.get("threshold", SIMILAR_THRESHOLD)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise similar.fail("threshold", f"expected a number, got {value!r}")
+    check(-1.0 <= value <= 1.0, "similar", "threshold", f"{float(value)} is not a cosine from -1 to 1")
+    return float(value)
 
 
 def _networks(raw: Any) -> tuple[NetworkConfig, ...]:
@@ -218,77 +212,36 @@ def _networks(raw: Any) -> tuple[NetworkConfig, ...]:
     seen_refs: set[ChannelRef] = set()
     names: set[str] = set()
     out: list[NetworkConfig] = []
-    for i, net in enumerate(raw):
-        where = f"networks[{i}]"
-        if not isinstance(net, dict):
-            raise ConfigError(f"{where}: must be a table")
-        _only(net, where + ".", {"name", "code", "channels"})
-        name = _get(net, f"{where}.name", str, None)
+    for i, raw_net in enumerate(raw):
+        net = Table(raw_net, f"networks[{i}]")
+        net.only({"name", "code", "channels"})
+        name = net.string("name")
         if not NETWORK_NAME.match(name):
-            raise ConfigError(f"{where}.name: {name!r} must be 2-40 letters, digits, dashes or underscores")
+            raise net.fail("name", f"{name!r} must be 2-40 letters, digits, dashes or underscores")
         if name in names:
-            raise ConfigError(f"{where}.name: network {name!r} is declared twice")
+            raise net.fail("name", f"network {name!r} is declared twice")
         names.add(name)
-        code = net.get("code")
+        code = net.raw.get("code")
         if code is not None and not (isinstance(code, str) and 4 <= len(code) <= 64):
-            raise ConfigError(f"{where}.code: must be a string of 4 to 64 characters")
+            raise net.fail("code", "must be a string of 4 to 64 characters")
         channels: list[ChannelConfig] = []
-        for j, ch in enumerate(net.get("channels", [])):
-            cw = f"{where}.channels[{j}]"
-            if not isinstance(ch, dict):
-                raise ConfigError(f"{cw}: must be a table")
-            _only(ch, cw + ".", {"ref", "city", "lang", "mode", "country"})
+        for j, raw_ch in enumerate(net.raw.get("channels", [])):
+            ch = Table(raw_ch, f"{net.prefix}.channels[{j}]")
+            ch.only({"ref", "city", "lang", "mode", "country"})
             try:
-                ref = ChannelRef.parse(_get(ch, f"{cw}.ref", str, None))
+                ref = ChannelRef.parse(ch.string("ref"))
             except ValueError as exc:
-                raise ConfigError(f"{cw}.ref: {exc}") from None
+                raise ch.fail("ref", str(exc)) from None
             if ref in seen_refs:
-                raise ConfigError(f"{cw}.ref: {ref} is already in a network")
+                raise ch.fail("ref", f"{ref} is already in a network")
             seen_refs.add(ref)
-            mode = _get(ch, f"{cw}.mode", str, "questions")
-            if mode not in MODES:
-                raise ConfigError(f"{cw}.mode: {mode!r} is not one of {', '.join(MODES)}")
-            country = _get(ch, f"{cw}.country", str, "").upper()
+            mode = ch.choice("mode", MODES, "questions")
+            country = ch.string("country", "").upper()
             if country and not COUNTRY.match(country):
-                raise ConfigError(f"{cw}.country: {country!r} is not a two-letter ISO country code")
-            city = _get(ch, f"{cw}.city", str, None).strip()
+                raise ch.fail("country", f"{country!r} is not a two-letter ISO country code")
+            city = ch.string("city").strip()
             if not city:
-                raise ConfigError(f"{cw}.city: must not be empty")
-            channels.append(
-                ChannelConfig(ref, city, _lang(_get(ch, f"{cw}.lang", str, None), f"{cw}.lang"), mode, country)
-            )
+                raise ch.fail("city", "must not be empty")
+            channels.append(ChannelConfig(ref, city, ch.choice("lang", LANGUAGES), mode, country))
         out.append(NetworkConfig(name, tuple(channels), code))
     return tuple(out)
-
-
-def _table(raw: Mapping[str, Any], key: str, prefix: str = "") -> dict[str, Any]:
-    value = raw.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{prefix}{key}: must be a table")
-    return value
-
-
-def _only(table: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
-    for key in table:
-        if key not in allowed:
-            raise ConfigError(f"{prefix}{key}: unknown key (expected one of {', '.join(sorted(allowed))})")
-
-
-def _get(table: Mapping[str, Any], dotted: str, kind: Any, default: Any) -> Any:
-    key = dotted.rsplit(".", 1)[-1]
-    if key not in table:
-        if default is None:
-            raise ConfigError(f"{dotted}: is required")
-        return default
-    value = table[key]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
-        names = " or ".join(k.__name__ for k in kinds)
-        raise ConfigError(f"{dotted}: expected {names}, got {value!r}")
-    return value
-
-
-def _lang(value: str, where: str) -> str:
-    if value not in LANGUAGES:
-        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(LANGUAGES)}")
-    return value

@@ -15,16 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.languages import APERTIUM_MODES, DEFAULT_PIVOTS, LANGUAGES
+from bot.settings import Table
 
-LANGUAGES: tuple[str, ...] = ("en", "es", "pt")
 BACKENDS: tuple[str, ...] = ("auto", "argos", "apertium", "libretranslate", "none")
 DEFAULT_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
-DEFAULT_APERTIUM_MODES: Mapping[str, str] = {
-    "en-es": "eng-spa",
-    "es-en": "spa-eng_US",
-    "es-pt": "es-pt_BR",
-    "pt-es": "pt-es",
-}
+DEFAULT_APERTIUM_MODES: Mapping[str, str] = APERTIUM_MODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +87,13 @@ def default_packages_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> TranslationSettings:
     """Validate the raw table; ConfigError names the offending key."""
-    t = _Table(raw, "translation")
+    t = Table(raw, "translation")
     t.only({"backend", "pivots", "glossary", "detect", "argos", "apertium", "libretranslate"})
     backend = t.choice("backend", BACKENDS, "auto")
-    pivots = tuple(t.strings("pivots", ("es", "en")))
+    pivots = t.strings("pivots", DEFAULT_PIVOTS)
     for lang in pivots:
         if lang not in LANGUAGES:
-            raise ConfigError(f"translation.pivots: {lang!r} is not one of {', '.join(LANGUAGES)}")
+            raise t.fail("pivots", f"{lang!r} is not one of {', '.join(LANGUAGES)}")
     glossary = t.path("glossary")
 
     d = t.sub("detect")
@@ -126,7 +122,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] = os.envir
     for pair in m.raw:
         src, _, tgt = str(pair).partition("-")
         if src not in LANGUAGES or tgt not in LANGUAGES or src == tgt:
-            raise ConfigError(f"translation.apertium.modes.{pair}: expected a pair like 'en-es'")
+            raise m.fail(str(pair), "expected a pair like 'en-es'")
         modes[pair] = m.string(pair, "")
     apertium = ApertiumSettings(
         modes_dir=p.path("modes_dir") or Path("/usr/share/apertium/modes"),
@@ -138,7 +134,7 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] = os.envir
     lt.only({"url", "api_key_env", "timeout", "retries", "backoff", "batch_size"})
     url = lt.string("url", "") or None
     if url is not None and not url.startswith(("http://", "https://")):
-        raise ConfigError("translation.libretranslate.url: must start with http:// or https://")
+        raise lt.fail("url", "must start with http:// or https://")
     libre = LibreTranslateSettings(
         url=url.rstrip("/") if url else None,
         api_key_env=lt.string("api_key_env", "LIBRETRANSLATE_API_KEY"),
@@ -150,64 +146,3 @@ def parse_settings(raw: Mapping[str, Any], environ: Mapping[str, str] = os.envir
     if backend == "libretranslate" and libre.url is None:
         raise ConfigError("translation.libretranslate.url: required when translation.backend = 'libretranslate'")
     return TranslationSettings(backend, pivots, glossary, detect, argos, apertium, libre)
-
-
-class _Table:
-    """Typed reads from one TOML table, each error naming ``prefix.key``."""
-
-    def __init__(self, raw: Any, prefix: str) -> None:
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"{prefix}: expected a table")
-        self.raw: Mapping[str, Any] = raw
-        self.prefix = prefix
-
-    def _name(self, key: str) -> str:
-        return f"{self.prefix}.{key}"
-
-    def only(self, allowed: set[str]) -> None:
-        unknown = sorted(set(self.raw) - allowed)
-        if unknown:
-            raise ConfigError(f"{self._name(unknown[0])}: unknown key (known: {', '.join(sorted(allowed))})")
-
-    def sub(self, key: str) -> _Table:
-        return _Table(self.raw.get(key, {}), self._name(key))
-
-    def string(self, key: str, default: str) -> str:
-        value = self.raw.get(key, default)
-        if not isinstance(value, str):
-            raise ConfigError(f"{self._name(key)}: expected a string")
-        return value
-
-    def strings(self, key: str, default: tuple[str, ...]) -> list[str]:
-        value = self.raw.get(key, list(default))
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{self._name(key)}: expected a list of strings")
-        return value
-
-    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.string(key, default)
-        if value not in choices:
-            raise ConfigError(f"{self._name(key)}: {value!r} is not one of {', '.join(choices)}")
-        return value
-
-    def path(self, key: str) -> Path | None:
-        value = self.string(key, "")
-        return Path(value).expanduser() if value else None
-
-    def integer(self, key: str, default: int, *, minimum: int | None = None) -> int:
-        value = self.raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{self._name(key)}: expected an integer")
-        if minimum is not None and value < minimum:
-            raise ConfigError(f"{self._name(key)}: must be at least {minimum}")
-        return value
-
-    def number(self, key: str, default: float, *, positive: bool = False, maximum: float | None = None) -> float:
-        value = self.raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{self._name(key)}: expected a number")
-        if value < 0 or (positive and value == 0):
-            raise ConfigError(f"{self._name(key)}: must be {'positive' if positive else 'zero or more'}")
-        if maximum is not None and value > maximum:
-            raise ConfigError(f"{self._name(key)}: must be at most {maximum}")
-        return float(value)

@@ -9,11 +9,12 @@ are never stored anywhere else.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from bot.errors import ConfigError
+from bot.settings import check, read_dataclass
 
 PREFIX = "adapters.slack"
 MODES = ("socket", "http")
@@ -59,56 +60,29 @@ class SlackSettings:
     @classmethod
     def from_mapping(cls, table: Mapping[str, Any]) -> SlackSettings:
         """Validate the raw table; ConfigError names the first bad key."""
-        known = {f.name: f for f in fields(cls)}
-        values: dict[str, Any] = {}
-        for key, value in table.items():
-            if key not in known:
-                raise ConfigError(f"{PREFIX}.{key}: unknown key (known: {', '.join(sorted(known))})")
-            default = known[key].default
-            values[key] = _coerce(key, value, default)
-        settings = cls(**values)
+        settings = read_dataclass(cls, table, PREFIX)
         settings._validate()
         return settings
 
     def _validate(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"{PREFIX}.mode: {self.mode!r} is not one of {', '.join(MODES)}")
         parts = urlsplit(self.api_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"{PREFIX}.api_url: {self.api_url!r} is not an http(s) URL")
-        if self.oauth and self.mode != "http":
-            raise ConfigError(f'{PREFIX}.oauth: multi-workspace installs need mode = "http"')
-        if not 0 <= self.http_port <= 65535:
-            raise ConfigError(f"{PREFIX}.http_port: {self.http_port} is not a port number")
+        check(self.mode in MODES, PREFIX, "mode", f"{self.mode!r} is not one of {', '.join(MODES)}")
+        check(
+            parts.scheme in ("http", "https") and bool(parts.netloc),
+            PREFIX,
+            "api_url",
+            f"{self.api_url!r} is not an http(s) URL",
+        )
+        check(not self.oauth or self.mode == "http", PREFIX, "oauth", 'multi-workspace installs need mode = "http"')
+        check(0 <= self.http_port <= 65535, PREFIX, "http_port", f"{self.http_port} is not a port number")
         for key in ("http_path", "install_path", "redirect_path"):
-            if not str(getattr(self, key)).startswith("/"):
-                raise ConfigError(f"{PREFIX}.{key}: must start with /")
-        if self.catchup_hours < 0 or self.catchup_threads < 0:
-            raise ConfigError(f"{PREFIX}.catchup_hours/catchup_threads: must not be negative")
-        if self.timeout <= 0:
-            raise ConfigError(f"{PREFIX}.timeout: must be positive")
-        if not 0 <= self.pace <= 60:
-            raise ConfigError(f"{PREFIX}.pace: seconds between posts in a channel, 0 to 60")
-        if not 1 <= self.max_file_mb <= 1024:
-            raise ConfigError(f"{PREFIX}.max_file_mb: megabytes from 1 to 1024 (Slack's own limit is 1 GB)")
-
-
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{PREFIX}.{key}: expected true or false, got {value!r}")
-        return value
-    if isinstance(default, int):  # bool was handled above
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{PREFIX}.{key}: expected a whole number, got {value!r}")
-        return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{PREFIX}.{key}: expected a number, got {value!r}")
-        return float(value)
-    if not isinstance(value, str):
-        raise ConfigError(f"{PREFIX}.{key}: expected a string, got {value!r}")
-    return value
+            check(str(getattr(self, key)).startswith("/"), PREFIX, key, "must start with /")
+        ok = self.catchup_hours >= 0 and self.catchup_threads >= 0
+        check(ok, PREFIX, "catchup_hours/catchup_threads", "must not be negative")
+        check(self.timeout > 0, PREFIX, "timeout", "must be positive")
+        check(0 <= self.pace <= 60, PREFIX, "pace", "seconds between posts in a channel, 0 to 60")
+        ok = 1 <= self.max_file_mb <= 1024
+        check(ok, PREFIX, "max_file_mb", "megabytes from 1 to 1024 (Slack's own limit is 1 GB)")
 
 
 @dataclass(frozen=True, slots=True)

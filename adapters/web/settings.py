@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.settings import check, read_dataclass
 
 PREFIX = "adapters.web"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -35,27 +36,19 @@ class WebSettings:
     @classmethod
     def from_mapping(cls, table: Mapping[str, Any]) -> WebSettings:
         """Validate the raw table; ConfigError names the first bad key."""
-        known = {f.name: f.default for f in fields(cls)}
-        values: dict[str, Any] = {}
-        for key, value in table.items():
-            if key not in known:
-                raise ConfigError(f"{PREFIX}.{key}: unknown key (expected one of {', '.join(sorted(known))})")
-            values[key] = _coerce(key, value, known[key])
-        settings = cls(**values)
-        settings._validate()
+        settings = read_dataclass(cls, table, PREFIX)
+        hosts = tuple(h.strip().lower() for h in settings.allowed_hosts)
+        check(
+            all(hosts), PREFIX, "allowed_hosts", f"expected a list of host names, got {list(settings.allowed_hosts)!r}"
+        )
+        settings = replace(settings, allowed_hosts=hosts)
+        check(0 <= settings.port <= 65535, PREFIX, "port", "must be a port number from 0 to 65535")
+        check(settings.max_text >= 200, PREFIX, "max_text", "must be at least 200")
+        ok = 0 <= settings.max_file_mb <= 100
+        check(ok, PREFIX, "max_file_mb", "must be a whole number of megabytes from 0 to 100")
+        check(0 <= settings.pace <= 60, PREFIX, "pace", "seconds between posts in a channel, 0 to 60")
+        check(bool(settings.host.strip()), PREFIX, "host", "must not be empty")
         return settings
-
-    def _validate(self) -> None:
-        if not 0 <= self.port <= 65535:
-            raise ConfigError(f"{PREFIX}.port: must be a port number from 0 to 65535")
-        if self.max_text < 200:
-            raise ConfigError(f"{PREFIX}.max_text: must be at least 200")
-        if not 0 <= self.max_file_mb <= 100:
-            raise ConfigError(f"{PREFIX}.max_file_mb: must be a whole number of megabytes from 0 to 100")
-        if not 0 <= self.pace <= 60:
-            raise ConfigError(f"{PREFIX}.pace: seconds between posts in a channel, 0 to 60")
-        if not self.host.strip():
-            raise ConfigError(f"{PREFIX}.host: must not be empty")
 
     @property
     def loopback(self) -> bool:
@@ -79,25 +72,3 @@ class WebSettings:
                 f'"Authorization: Bearer <token>") or bind host = "127.0.0.1"'
             )
         return token
-
-
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{PREFIX}.{key}: expected true or false, got {value!r}")
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{PREFIX}.{key}: expected a whole number, got {value!r}")
-        return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{PREFIX}.{key}: expected a number, got {value!r}")
-        return float(value)
-    if isinstance(default, tuple):
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise ConfigError(f"{PREFIX}.{key}: expected a list of host names, got {value!r}")
-        return tuple(v.strip().lower() for v in value)
-    if not isinstance(value, str):
-        raise ConfigError(f"{PREFIX}.{key}: expected a string, got {value!r}")
-    return value

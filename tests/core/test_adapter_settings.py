@@ -41,7 +41,7 @@ def test_adapter_config_errors_name_the_full_key(
 
 
 def test_glossary_members_must_be_true_or_false(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"agora\.glossary_members: expected bool"):
+    with pytest.raises(ConfigError, match=r"agora\.glossary_members: expected true or false"):
         parse_config({"agora": {"glossary_members": "yes"}}, base=tmp_path, environ={})
 
 

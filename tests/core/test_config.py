@@ -31,7 +31,7 @@ def channel(**kw: object) -> dict[str, object]:
         ),
         ({"adapters": {"web": {"enabled": "yes"}}}, "adapters.web.enabled"),
         ({"agora": {"digest": {"hour": 25}}}, "agora.digest.hour"),
-        ({"outbox": {"max_attempts": "8"}}, "outbox.max_attempts: expected int"),
+        ({"outbox": {"max_attempts": "8"}}, "outbox.max_attempts: expected a whole number"),
     ],
 )
 def test_config_errors_name_the_offending_key(raw: dict[str, object], message: str) -> None:
