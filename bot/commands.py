@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.errors import CommandError
+from bot.languages import LANGUAGES, MODES
 
 ArgKind = Literal["word", "words", "text", "int"]
 
@@ -59,7 +60,7 @@ class CommandSpec:
         return " ".join(parts)
 
 
-LANG_CHOICES = ("en", "es", "pt")
+LANG_CHOICES = LANGUAGES
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("ask", None, (Arg("question", "text"),)),
@@ -72,7 +73,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("unlink", "agora", (), manager_only=True),
     CommandSpec("lang", "agora", (Arg("language", choices=LANG_CHOICES),), manager_only=True),
-    CommandSpec("mode", "agora", (Arg("mode", choices=("questions", "mirror")),), manager_only=True),
+    CommandSpec("mode", "agora", (Arg("mode", choices=MODES),), manager_only=True),
     CommandSpec("subscribe", "agora", (Arg("topics", "words"),), manager_only=True),
     CommandSpec("unsubscribe", "agora", (Arg("topics", "words"),), manager_only=True),
     CommandSpec("topics", "agora", (Arg("days", "int", required=False),), ephemeral=False),

@@ -11,9 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.languages import LANGUAGES as LANGUAGES  # re-exported: many modules read the codes here
 from bot.richtext import RichText, clean, clean_text, strip_invisible
-
-LANGUAGES: tuple[str, ...] = ("en", "es", "pt")
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.events import ChannelRef
+from bot.languages import MODES as MODES  # re-exported for the config and the store
 from bot.richtext import RichText
-
-MODES: tuple[str, ...] = ("questions", "mirror")
 
 
 @dataclass(frozen=True, slots=True)

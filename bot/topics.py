@@ -47,11 +47,12 @@ from typing import Any
 import snowballstemmer
 
 from bot.errors import ConfigError
+from bot.languages import LANGUAGE_TABLE, LANGUAGES
 
 log = logging.getLogger(__name__)
 
-LANGS: tuple[str, ...] = ("en", "es", "pt")
-_STEMMER_NAMES: Mapping[str, str] = {"en": "english", "es": "spanish", "pt": "portuguese"}
+LANGS: tuple[str, ...] = LANGUAGES
+_STEMMER_NAMES: Mapping[str, str] = {lang.code: lang.stemmer for lang in LANGUAGE_TABLE}
 _COMMON_FILE = "_common.toml"
 _RAW_TOKEN = re.compile(r"[^\W_]+")
 _STEM_CACHE_MAX = 50_000

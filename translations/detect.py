@@ -16,7 +16,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from translations.config import LANGUAGES, DetectSettings
+from bot.languages import LANGUAGES
+from translations.config import DetectSettings
 
 # Things that carry no language: URLs, platform mentions and emoji, @names, #channels, code.
 _NOISE = re.compile(

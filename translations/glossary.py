@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.languages import LANGUAGES
 from bot.ports import GlossaryTerm
-from translations.config import LANGUAGES
 
 _SPACE = re.compile(r"\s+")
 _MATCHERS = 64  # distinct network glossaries kept compiled

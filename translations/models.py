@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from translations.config import LANGUAGES
+from bot.languages import LANGUAGES, PAIRS
 from translations.packages import (
     InstalledPackage,
     PackageError,
@@ -29,7 +29,7 @@ from translations.packages import (
 
 log = logging.getLogger(__name__)
 
-ALL_PAIRS: tuple[tuple[str, str], ...] = tuple((a, b) for a in LANGUAGES for b in LANGUAGES if a != b)
+ALL_PAIRS: tuple[tuple[str, str], ...] = PAIRS
 CHUNK = 1 << 16
 
 

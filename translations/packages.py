@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from bot.errors import AgoraError
-from translations.config import LANGUAGES
+from bot.languages import LANGUAGES
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bot.languages import LANGUAGES
 from bot.ports import Check
-from translations.config import LANGUAGES, ArgosSettings
+from translations.config import ArgosSettings
 from translations.engine import BackendError
 from translations.packages import InstalledPackage, installed_packages
 from translations.protect import BRACKETS, Codec

@@ -18,8 +18,9 @@ from typing import Any
 
 import aiohttp
 
+from bot.languages import LANGUAGES
 from bot.ports import Check
-from translations.config import LANGUAGES, LibreTranslateSettings
+from translations.config import LibreTranslateSettings
 from translations.engine import BackendError
 from translations.protect import BRACKETS, Codec
 
