@@ -35,11 +35,7 @@ from bot.topics import Tagger
 
 log = logging.getLogger(__name__)
 SUGGEST_TIMEOUT = 5.0  # seconds; covers the model's first load, then it takes milliseconds
-WEEKDAYS = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
-    "pt": ("segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"),
-}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")  # catalog [weekday] keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +279,7 @@ class Commands:
         if not on:
             return self.reply("reply.digest_off", call.lang)
         self.wake_digests()
-        weekday = WEEKDAYS[call.lang][self.config.digest_weekday]
+        weekday = self.t(f"weekday.{WEEKDAYS[self.config.digest_weekday]}", call.lang)
         return self.reply("reply.digest_on", call.lang, weekday=weekday, hour=self.config.digest_hour)
 
     # ------------------------------------------------------------ search and originals

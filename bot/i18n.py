@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bot.events import LANGUAGES
+from bot.languages import LANGUAGE_TABLE, LANGUAGES
 
 log = logging.getLogger(__name__)
 LOCALE_DIR = Path(__file__).with_name("locales")
@@ -75,9 +75,16 @@ def default_catalog() -> Catalog:
 
 
 def language_of(locale: str | None, fallback: str) -> str:
-    """Map a platform locale (``pt-BR``, ``es-419``, ``en_US``) to en/es/pt."""
+    """Map a platform locale (``pt-BR``, ``es-419``, ``en_US``) to one of Agora's languages.
+
+    A locale listed in the language table wins; otherwise its language part is tried.
+    """
     if locale:
-        code = locale.replace("_", "-").split("-")[0].lower()
+        tag = locale.replace("_", "-")
+        for lang in LANGUAGE_TABLE:
+            if tag in lang.slack_locales or tag in lang.discord_locales:
+                return lang.code
+        code = tag.split("-")[0].lower()
         if code in LANGUAGES:
             return code
     return fallback
