@@ -22,7 +22,7 @@ import click
 from sqlite_utils import Database
 
 from bot.config import Config, find_config, load_config, parse_config
-from bot.errors import AgoraError, ConfigError
+from bot.errors import AgoraError, ConfigError, MissingExtra
 from bot.events import LANGUAGES
 from bot.ports import Check, load_plugin, plugin_names
 
@@ -64,7 +64,7 @@ class AgoraGroup(click.Group):
         if command is None and name in plugin_names("agora.cli"):
             try:
                 loaded = load_plugin("agora.cli", name)
-            except ImportError as exc:
+            except (ImportError, MissingExtra) as exc:
                 return _unavailable(name, str(exc))
             command = loaded if isinstance(loaded, click.Command) else None
         return command

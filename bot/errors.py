@@ -52,3 +52,11 @@ class CommandError(AgoraError):
         super().__init__(key)
         self.key = key
         self.params = params
+
+
+class MissingExtra(ConfigError):
+    """A configured part needs an optional install; ``extra`` is what to ``pip install 'agora[extra]'``."""
+
+    def __init__(self, message: str, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from bot.errors import ConfigError
 from bot.events import Attachment, ChannelRef, Event, MessageRef, OutgoingMessage
+from bot.extras import missing_extra
 from bot.model import Channel
 from bot.richtext import RichText
 from bot.supervision import Connections
@@ -171,7 +172,13 @@ def load_plugin(group: str, name: str) -> Any:
     if name not in found:
         known = ", ".join(sorted(found)) or "none installed"
         raise ConfigError(f"{group}: no plugin named {name!r} (known: {known})")
-    return found[name].load()
+    try:
+        return found[name].load()
+    except ImportError as exc:
+        extra = missing_extra(exc, f"{group}:{name}")
+        if extra is None:
+            raise
+        raise extra from exc
 
 
 def plugin_names(group: str) -> list[str]:

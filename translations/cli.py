@@ -18,7 +18,8 @@ from typing import Any, TextIO
 import click
 
 from bot.errors import ConfigError, TranslationError
-from bot.languages import LANGUAGES
+from bot.extras import import_extra
+from bot.languages import DEFAULT_PIVOTS, LANGUAGES
 from bot.ports import TranslationCache, Translator
 from bot.richtext import to_plain
 from translations import create
@@ -162,7 +163,7 @@ def list_models(packages_dir: Path | None, config_path: Path | None) -> None:
     for a, b in ALL_PAIRS:
         if (a, b) in have:
             continue
-        via = next((p for p in ("es", "en") if (a, p) in have and (p, b) in have), None)
+        via = next((p for p in DEFAULT_PIVOTS if (a, p) in have and (p, b) in have), None)
         click.echo(f"  {a}-{b}  " + (f"via {via}" if via else "not available"))
 
 
@@ -221,8 +222,7 @@ def install(
 
 
 def _bar(name: str, total: int | None, initial: int) -> Progress:
-    from tqdm import tqdm
-
+    tqdm = import_extra("tqdm", "agora models install").tqdm
     bar: Progress = tqdm(
         total=total,
         initial=initial,

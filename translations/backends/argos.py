@@ -12,7 +12,6 @@ Beam 1 by default: chat messages are short and greedy decoding halves latency
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bot.extras import import_extra
 from bot.languages import LANGUAGES
 from bot.ports import Check
 from translations.config import ArgosSettings
@@ -48,7 +48,7 @@ def argos_runtime(settings: ArgosSettings) -> ModuleType:
             os.environ["ARGOS_INTRA_THREADS"] = str(settings.threads)
             os.environ["ARGOS_INTER_THREADS"] = "1"
             os.environ.setdefault("ARGOS_DEVICE_TYPE", "cpu")
-        runtime = importlib.import_module("translations.backends._argos_runtime")
+        runtime = import_extra("translations.backends._argos_runtime", "translation.backend 'argos'")
     runtime.configure(settings.beam_size, settings.threads)
     return runtime
 
