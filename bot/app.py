@@ -23,7 +23,6 @@ from bot.compose import Composer
 from bot.config import Config
 from bot.deliveries import Deliveries
 from bot.digest import Digests
-from bot.errors import ConfigError
 from bot.events import (
     CommandInvoked,
     Event,
@@ -36,6 +35,7 @@ from bot.events import (
 from bot.files import MB, Files, LocalBlobStore
 from bot.handlers import Commands
 from bot.i18n import Catalog, default_catalog
+from bot.markup import parser_for
 from bot.model import Channel
 from bot.outbox import Outbox
 from bot.passthrough import PassThrough
@@ -43,7 +43,7 @@ from bot.ports import Adapter, AdapterContext, Embedder, Translator, load_plugin
 from bot.relay import Relay
 from bot.report import Reports
 from bot.retention import Retention
-from bot.richtext import RichText, plain
+from bot.richtext import RichText
 from bot.search import Search
 from bot.similar import SimilarQuestions, Tuning
 from bot.store import Store, open_database
@@ -73,14 +73,29 @@ def files_dir(config: Config) -> Path:
     return config.database.parent / "files"
 
 
-def markup_parser(platform: str) -> Callable[[str], RichText]:
-    """The platform's markup parser (entry-point group ``agora.markup``), plain text if none."""
-    try:
-        module = load_plugin("agora.markup", platform)
-    except ConfigError:
-        return plain
-    parse: Callable[[str], RichText] = module.parse
-    return parse
+def adapter_context(
+    config: Config,
+    store: Store,
+    catalog: Catalog,
+    environ: Mapping[str, str],
+    files: LocalBlobStore,
+    connections: Connections | None = None,
+) -> AdapterContext:
+    """What the core lends every adapter; ``agora run`` and ``agora doctor`` build it here alike.
+
+    ``connections`` is the running app's registry; doctor, which runs nothing, gets a fresh one.
+    """
+    return AdapterContext(
+        db=store.db,
+        channels=store.platform_channels,
+        commands=COMMANDS,
+        catalog=catalog,
+        environ=environ,
+        max_message_length=config.max_message_length,
+        relay_bots=config.relay_bots,
+        files=files,
+        connections=connections or Connections(config.supervision),
+    )
 
 
 @functools.cache
@@ -172,21 +187,11 @@ class Agora:
         self.started = False
 
     def adapter_context(self, environ: Mapping[str, str] = os.environ) -> AdapterContext:
-        return AdapterContext(
-            db=self.db,
-            channels=self.store.platform_channels,
-            commands=COMMANDS,
-            catalog=self.catalog,
-            environ=environ,
-            max_message_length=self.config.max_message_length,
-            relay_bots=self.config.relay_bots,
-            files=self.blobs,
-            connections=self.connections,
-        )
+        return adapter_context(self.config, self.store, self.catalog, environ, self.blobs, self.connections)
 
     def parse_markup(self, platform: str, text: str) -> RichText:
         if platform not in self._parsers:
-            self._parsers[platform] = markup_parser(platform)
+            self._parsers[platform] = parser_for(platform)
         return self._parsers[platform](text)
 
     def sync_config(self) -> None:

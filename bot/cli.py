@@ -152,10 +152,9 @@ def doctor(config_path: str | None) -> None:
         _print_checks([Check("configuration", False, str(exc), "fix the key named above")])
         raise SystemExit(1) from None
     try:
-        from bot.app import load_translator
-        from bot.commands import COMMANDS
+        from bot.app import adapter_context, files_dir, load_translator
+        from bot.files import LocalBlobStore
         from bot.i18n import default_catalog
-        from bot.ports import AdapterContext
         from bot.store import Store, open_database
 
         db = open_database(config.database)
@@ -177,9 +176,7 @@ def doctor(config_path: str | None) -> None:
         checks += translator.checks()
         checks.append(_similar_check(config, db))
         checks += connection_checks(db)
-        context = AdapterContext(
-            db, store.platform_channels, COMMANDS, default_catalog(), os.environ, config.max_message_length
-        )
+        context = adapter_context(config, store, default_catalog(), os.environ, LocalBlobStore(files_dir(config)))
         for name in config.enabled_adapters():
             try:
                 adapter = load_plugin("agora.adapters", name)(config.adapters[name], context)

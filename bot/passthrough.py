@@ -1,32 +1,43 @@
-"""The translator of last resort: passes text through, marked untranslated.
+"""The one pass-through translator: detects, never translates.
 
-Used when no translation package is installed at all, so the relay still
-works; the shipped translations/ package provides a real ``none`` backend too.
+Serves twice: when no translation package is installed at all (the core's
+fallback, so the relay still works), and as the translation package's
+``backend = "none"`` (with its language detector and its own doctor check).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.ports import Check, GlossaryTerm, Translation
 from bot.richtext import RichText
 
+NOT_INSTALLED = Check("translation", False, "no translation package installed", "pip install agora (translations/)")
+
 
 class PassThrough:
-    """Translator that never translates and trusts the channel's language."""
+    """Translator that never translates: every copy goes out in its original language.
+
+    ``detect`` guesses a text's language (default: trust the channel's); ``check``
+    is what ``agora doctor`` shows about it.
+    """
 
     name = "none"
 
+    def __init__(self, detect: Callable[[str, str | None], str] | None = None, check: Check = NOT_INSTALLED) -> None:
+        self._detect = detect
+        self.check = check
+
     def detect(self, text: str, prior: str | None) -> str:
-        return prior or "en"
+        return self._detect(text, prior) if self._detect else prior or "en"
 
     async def translate(
         self, text: RichText, source: str, target: str, glossary: Sequence[GlossaryTerm] = ()
     ) -> Translation:
-        return Translation(text, source == target, "none")
+        return Translation(text, False, self.name)
 
     def checks(self) -> list[Check]:
-        return [Check("translation", False, "no translation package installed", "pip install agora (translations/)")]
+        return [self.check]
 
     async def close(self) -> None:
         return None

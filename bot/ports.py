@@ -15,9 +15,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import sqlite_utils
 
+from bot.commands import CommandSpec
 from bot.errors import ConfigError
 from bot.events import Attachment, ChannelRef, Event, MessageRef, OutgoingMessage
 from bot.extras import missing_extra
+from bot.i18n import Catalog
 from bot.model import Channel
 from bot.richtext import RichText
 from bot.supervision import Connections
@@ -46,7 +48,6 @@ class Adapter(Protocol):
     platform: str
     max_text: int
     pace: float
-    can_upload: bool
 
     async def start(self, sink: EventSink) -> None: ...
 
@@ -106,8 +107,8 @@ class AdapterContext:
 
     db: sqlite_utils.Database
     channels: Callable[[str], list[Channel]]
-    commands: Sequence[Any]
-    catalog: Any
+    commands: Sequence[CommandSpec]
+    catalog: Catalog
     environ: Mapping[str, str]
     max_message_length: int = 12000
     relay_bots: bool = False

@@ -34,7 +34,6 @@ class CollectingAdapter:
     platform = "fake"
     max_text = 2000
     pace = 0.0
-    can_upload = True
 
     def __init__(self, platform: str = "fake", max_text: int = 2000) -> None:
         self.platform = platform

@@ -53,13 +53,14 @@ import shutil
 from collections.abc import Mapping
 from typing import Any
 
-from bot.ports import TranslationCache, Translator
+from bot.passthrough import PassThrough
+from bot.ports import Check, TranslationCache, Translator
 from translations.config import TranslationSettings, parse_settings
 from translations.detect import LanguageDetector
 from translations.engine import Engine
 from translations.glossary import Glossary
 from translations.packages import installed_packages
-from translations.translator import EngineTranslator, PassThroughTranslator
+from translations.translator import EngineTranslator
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,9 @@ def create(
         backend, reason = choose_backend(settings)
         log.info("translation backend: auto chose %s (%s)", backend, reason)
     if backend == "none":
-        return PassThroughTranslator(detector, reason)
+        detail = reason or "translation.backend = 'none': messages are relayed untranslated"
+        fix = "install models (`agora models install`) or Apertium, or configure LibreTranslate"
+        return PassThrough(detector.detect, Check("translation: none", True, detail, fix))
     engine = create_engine(backend, settings, environ)
     return EngineTranslator(engine, cache, detector=detector, glossary=glossary, pivots=settings.pivots)
 

@@ -20,12 +20,12 @@ import click
 from bot.errors import ConfigError, TranslationError
 from bot.extras import import_extra
 from bot.languages import DEFAULT_PIVOTS, LANGUAGES
+from bot.markup import Markup, load_markup
 from bot.ports import TranslationCache, Translator
 from bot.richtext import to_plain
 from translations import create
 from translations.cache import MemoryCache, NullCache
 from translations.config import BACKENDS, parse_settings
-from translations.markup import Markup, load_markup
 from translations.models import ALL_PAIRS, Progress, install_files, install_pairs, parse_pair
 from translations.packages import PackageError, installed_packages
 

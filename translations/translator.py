@@ -15,6 +15,8 @@ import logging
 from collections.abc import Sequence
 
 from bot.errors import TranslationError
+from bot.languages import DEFAULT_PIVOTS
+from bot.passthrough import PassThrough
 from bot.ports import Check, GlossaryTerm, Translation, TranslationCache
 from bot.richtext import RichText, is_blank, normalise
 from translations.cache import cache_key
@@ -62,7 +64,7 @@ class EngineTranslator:
         *,
         detector: LanguageDetector | None = None,
         glossary: Glossary | None = None,
-        pivots: Sequence[str] = ("es", "en"),
+        pivots: Sequence[str] = DEFAULT_PIVOTS,
     ) -> None:
         self.engine = engine
         self.name = engine.name
@@ -186,30 +188,8 @@ class EngineTranslator:
         await self.engine.close()
 
 
-class PassThroughTranslator:
-    """Backend ``none``: detection only; every copy goes out in its original language."""
-
-    name = "none"
-
-    def __init__(self, detector: LanguageDetector | None = None, reason: str = "") -> None:
-        self.detector = detector or LanguageDetector()
-        self.reason = reason
-
-    def detect(self, text: str, prior: str | None) -> str:
-        return self.detector.detect(text, prior)
-
-    async def translate(
-        self, text: RichText, source: str, target: str, glossary: Sequence[GlossaryTerm] = ()
-    ) -> Translation:
-        return Translation(text, False, self.name)
-
-    def checks(self) -> list[Check]:
-        detail = self.reason or "translation.backend = 'none': messages are relayed untranslated"
-        fix = "install models (`agora models install`) or Apertium, or configure LibreTranslate"
-        return [Check("translation: none", True, detail, fix)]
-
-    async def close(self) -> None:
-        return None
+# The backend "none" is the core's pass-through, with this package's detector (see translations.create).
+PassThroughTranslator = PassThrough
 
 
 def _pairs(pairs: frozenset[tuple[str, str]]) -> str:

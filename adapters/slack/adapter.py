@@ -83,7 +83,6 @@ class SlackAdapter:
     platform = "slack"
     max_text = MAX_TEXT
     pace = 1.0
-    can_upload = True
 
     def __init__(self, settings: SlackSettings, context: AdapterContext) -> None:
         self.settings = settings

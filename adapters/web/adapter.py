@@ -49,7 +49,6 @@ class WebAdapter:
     """aiohttp server for the playground page and its API."""
 
     platform = "web"
-    can_upload = True
 
     def __init__(self, config: Mapping[str, Any], context: AdapterContext) -> None:
         self.settings = WebSettings.from_mapping(config)

@@ -170,7 +170,7 @@ async def test_failed_chart_upload_does_not_fail_the_post(fake: FakeSlack, make_
 async def test_render_is_slack_mrkdwn(make_adapter: AdapterFactory) -> None:
     adapter, _ = await make_adapter(start=False)
     assert adapter.render((Text("a < b"), Link("https://x.org", "x"))) == "a &lt; b<https://x.org|x>"
-    assert (adapter.platform, adapter.max_text, adapter.pace, adapter.can_upload) == ("slack", 40_000, 1.0, True)
+    assert (adapter.platform, adapter.max_text, adapter.pace) == ("slack", 40_000, 1.0)
 
 
 async def test_timed_out_post_that_went_through_is_found_by_nonce(

@@ -1,9 +1,9 @@
-"""Platform markup for ``agora translate``, found by name like everything else.
+"""Platform markup, found by name in the entry-point group ``agora.markup``.
 
-Parsers and renderers belong to the adapters (group ``agora.markup``: a
-module or object with ``parse(str) -> RichText`` and ``render(RichText) -> str``).
-Plain text needs no adapter, so a built-in fallback keeps ``--markup plain``
-working on an install without any.
+Parsers and renderers belong to the adapters (a module or object with
+``parse(str) -> RichText`` and ``render(RichText) -> str``). Plain text needs no
+adapter, so it is built in: ``plain`` always loads, and the core reads a
+platform whose markup is not installed as plain text.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from bot.richtext import RichText, plain, to_plain
 
 @dataclass(frozen=True, slots=True)
 class Markup:
+    """One platform's markup: text to rich text and back."""
+
     name: str
     parse: Callable[[str], RichText]
     render: Callable[[RichText], str]
@@ -40,3 +42,11 @@ def load_markup(name: str) -> Markup:
             return PLAIN
         raise ConfigError(f"markup {name!r} has no parse/render functions")
     return Markup(name, parse, render)
+
+
+def parser_for(platform: str) -> Callable[[str], RichText]:
+    """The platform's parser, or plain text when its markup is not installed."""
+    try:
+        return load_markup(platform).parse
+    except ConfigError:
+        return plain
