@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from bot.config import Config, find_config, load_config, parse_config
 from bot.errors import AgoraError, ConfigError, MissingExtra
 from bot.events import LANGUAGES
+from bot.extras import import_extra
 from bot.ports import Check, load_plugin, plugin_names
 
 log = logging.getLogger("agora")
@@ -391,6 +392,10 @@ def report(days: int, png: str | None, lang: str | None, network: str | None, co
     stats = reports.hot_topics(network, days)
     click.echo(to_plain(reports.render(stats, days, language)))
     if png:
+        try:
+            import_extra("matplotlib", "agora report --png")
+        except MissingExtra as exc:
+            raise click.ClickException(str(exc)) from None
         Path(png).write_bytes(reports.chart(stats, days, language))
         click.echo(f"chart written to {png}")
 

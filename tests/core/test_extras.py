@@ -117,3 +117,18 @@ def test_every_extra_named_in_the_table_is_declared_in_pyproject() -> None:
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert set(EXTRA_OF.values()) <= set(declared)
     assert {"slack", "discord", "argos", "charts", "all"} <= set(declared)
+
+
+def test_report_png_without_matplotlib_names_the_charts_extra(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[agora]\ndatabase = "{tmp_path / "a.db"}"\n')
+    out = run_without(
+        "matplotlib",
+        f"""
+        from click.testing import CliRunner
+        from bot.cli import main
+        result = CliRunner().invoke(main, ["report", "--config", {str(config)!r}, "--png", {str(tmp_path / "c.png")!r}])
+        print(result.output)
+        """,
+    )
+    assert "pip install 'agora[charts]'" in out, out
