@@ -121,7 +121,6 @@ class DiscordAdapter:
     platform = "discord"
     max_text = 2000
     pace = 0.25
-    can_upload = True
 
     def __init__(self, settings: Settings, context: AdapterContext) -> None:
         self.settings = settings

@@ -23,11 +23,16 @@ from discord.app_commands import TranslationContextLocation as Where
 from discord.app_commands import TranslationContextTypes, locale_str
 
 from bot.commands import Arg, CommandSpec
+from bot.i18n import Catalog
+from bot.languages import LANGUAGE_TABLE, LANGUAGES
 
+BASE_LANG = "en"  # the tree's own names and descriptions are the English catalog's
+# Discord client locale -> catalog language for the other languages, from the core's language table.
 LOCALES: dict[discord.Locale, str] = {
-    discord.Locale.spain_spanish: "es",
-    discord.Locale.latin_american_spanish: "es",
-    discord.Locale.brazil_portuguese: "pt",
+    discord.Locale(locale): lang.code
+    for lang in LANGUAGE_TABLE
+    if lang.code != BASE_LANG
+    for locale in lang.discord_locales
 }
 _NAMES = frozenset({Where.command_name, Where.group_name, Where.parameter_name, Where.choice_name})
 MAX_NAME = 32
@@ -41,7 +46,7 @@ class Texts:
     """UI text by key and language, from the core's catalog (bot/locales), so every
     string Discord shows is under the catalog-completeness test."""
 
-    def __init__(self, catalog: Any) -> None:
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
     def get(self, key: str, lang: str) -> str:
@@ -50,7 +55,7 @@ class Texts:
 
     def snapshot(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
         """Every language's text for ``keys``: what a command sync depends on."""
-        return {lang: {key: self.get(key, lang) for key in keys} for lang in ("en", "es", "pt")}
+        return {lang: {key: self.get(key, lang) for key in keys} for lang in LANGUAGES}
 
 
 class CatalogTranslator(app_commands.Translator):
