@@ -36,10 +36,13 @@ from bot.files import MB, Files, LocalBlobStore
 from bot.handlers import Commands
 from bot.i18n import Catalog, default_catalog
 from bot.markup import parser_for
+from bot.metrics import Metrics, NoMetrics, TimedTranslator
 from bot.model import Channel
+from bot.operations import Operations, adapter_connection_states
 from bot.outbox import Outbox
 from bot.passthrough import PassThrough
 from bot.ports import Adapter, AdapterContext, Embedder, Translator, load_plugin, plugin_names
+from bot.reads import Reads
 from bot.relay import Relay
 from bot.report import Reports
 from bot.retention import Retention
@@ -80,6 +83,7 @@ def adapter_context(
     environ: Mapping[str, str],
     files: LocalBlobStore,
     connections: Connections | None = None,
+    operations: Operations | None = None,
 ) -> AdapterContext:
     """What the core lends every adapter; ``agora run`` and ``agora doctor`` build it here alike.
 
@@ -95,7 +99,16 @@ def adapter_context(
         relay_bots=config.relay_bots,
         files=files,
         connections=connections or Connections(config.supervision),
+        operations=operations,
     )
+
+
+def load_metrics() -> Metrics:
+    """The metrics backend (entry point ``agora.metrics:default``, prometheus), or none if not installed."""
+    if "default" not in plugin_names("agora.metrics"):
+        return NoMetrics()
+    metrics: Metrics = load_plugin("agora.metrics", "default")()
+    return metrics
 
 
 @functools.cache
@@ -144,22 +157,33 @@ class Agora:
             corrections_loader(self.store),
         )
         self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else {}
+        self.metrics = load_metrics()
+        self.operations = Operations(
+            self.store, self.metrics, adapter_connection_states(self.adapters, lambda: self.started), clock
+        )
         self.blobs = LocalBlobStore(files_dir(config))
         self.files = Files(self.store, self.blobs, self.adapters, config.max_file_mb * MB)
-        self.composer = Composer(self.store, self.translator, self.tagger, self.catalog, self.files)
+        self.composer = Composer(
+            self.store, TimedTranslator(self.translator, self.metrics), self.tagger, self.catalog, self.files
+        )
         self.outbox = Outbox(self.store, self.adapters, self.composer, config.outbox, clock)
         self.deliveries = Deliveries(self.store, self.catalog, self.outbox.wake)
         self.outbox.on_parked = self.deliveries.on_parked
+        self.outbox.on_delivered = self.operations.delivered
         self.relay = Relay(
             self.store, self.translator, self.topic_tagger, self.outbox.wake, config, self.files.fetch_soon
         )
-        self.reports = Reports(self.store, self.tagger, self.catalog, clock)
+        self.relay.on_relayed = self.operations.relayed
+        self.reads = Reads(self.store, config.database, clock)
+        self.reports = Reports(self.store, self.tagger, self.catalog, clock, reads=self.reads)
         self.similar = (
             SimilarQuestions(self.store, self.embedder, self.catalog, Tuning(threshold=config.similar.threshold))
             if self.embedder is not None and config.similar.enabled
             else None
         )
-        self.search = Search(self.store, self.tagger, self.translator, self.catalog, meaning=self.similar)
+        self.search = Search(
+            self.store, self.tagger, self.translator, self.catalog, meaning=self.similar, reads=self.reads
+        )
         self.digests = Digests(self.store, self.reports, self.outbox.wake, config, clock)
         self._parsers: dict[str, Callable[[str], RichText]] = {}
         self.commands = Commands(
@@ -187,7 +211,9 @@ class Agora:
         self.started = False
 
     def adapter_context(self, environ: Mapping[str, str] = os.environ) -> AdapterContext:
-        return adapter_context(self.config, self.store, self.catalog, environ, self.blobs, self.connections)
+        return adapter_context(
+            self.config, self.store, self.catalog, environ, self.blobs, self.connections, self.operations
+        )
 
     def parse_markup(self, platform: str, text: str) -> RichText:
         if platform not in self._parsers:
@@ -263,6 +289,7 @@ class Agora:
         if self.similar is not None:
             await self.similar.close(grace)
         await self.translator.close()
+        await asyncio.to_thread(self.reads.close)
         self.db.close()
         self.started = False
 

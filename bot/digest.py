@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable
 
 from bot.config import Config
 from bot.events import ChannelRef
+from bot.model import Channel
 from bot.report import Reports
+from bot.richtext import RichText
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -63,24 +66,39 @@ class Digests:
         now = self.clock()
         queued = 0
         for channel, due in self.store.digest_due(now):
-            following = next_slot(now, self.config.digest_weekday, self.config.digest_hour)
-            if due is None:  # just opted in: first digest at the next slot
-                self.store.set_digest_next(channel.ref, following)
-                continue
-            text = self.reports.digest(channel.network, channel.lang)
-            with self.store.transaction():
-                if not self.store.claim_digest(channel.ref, due, following):
-                    continue  # another process sharing the database queued this one
-                self.store.add_notice(channel, text)
-            self.wake(channel.ref)
-            queued += 1
-            log.info("queued weekly digest for %s", channel.ref)
+            text = self.reports.digest(channel.network, channel.lang) if due is not None else ()
+            queued += self._queue(channel, due, now, text)
         return queued
+
+    async def run_due_off_loop(self) -> int:
+        """:meth:`run_due` with each digest's text computed off the event loop."""
+        now = self.clock()
+        queued = 0
+        for channel, due in self.store.digest_due(now):
+            text: RichText = ()
+            if due is not None:
+                digest = functools.partial(Reports.digest, network=channel.network, lang=channel.lang)
+                text = await self.reports.off_loop(digest)
+            queued += self._queue(channel, due, now, text)
+        return queued
+
+    def _queue(self, channel: Channel, due: float | None, now: float, text: RichText) -> int:
+        following = next_slot(now, self.config.digest_weekday, self.config.digest_hour)
+        if due is None:  # just opted in: first digest at the next slot
+            self.store.set_digest_next(channel.ref, following)
+            return 0
+        with self.store.transaction():
+            if not self.store.claim_digest(channel.ref, due, following):
+                return 0  # another process sharing the database queued this one
+            self.store.add_notice(channel, text)
+        self.wake(channel.ref)
+        log.info("queued weekly digest for %s", channel.ref)
+        return 1
 
     async def run(self) -> None:
         while True:
             try:
-                self.run_due()
+                await self.run_due_off_loop()
             except Exception:
                 log.exception("digest check failed; trying again in %.0fs", CHECK_EVERY)
             self._event.clear()

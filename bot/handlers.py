@@ -270,7 +270,7 @@ class Commands:
 
     async def topics(self, call: Call) -> Reply:
         days = call.command.number("days", 7)
-        return self.reports.hot_topics_reply(call.linked.network, days, call.lang)
+        return await self.reports.topics_reply(call.linked.network, days, call.lang)
 
     async def digest(self, call: Call) -> Reply:
         on = call.command.text("state") == "on"

@@ -63,6 +63,7 @@ class Outbox:
     ) -> None:
         self.store = store
         self.on_parked = on_parked
+        self.on_delivered: Callable[[OutboxRow, str], None] = lambda _row, _state: None  # metrics
         self.adapters = adapters
         self.composer = composer
         self.policy = policy
@@ -277,6 +278,7 @@ class Outbox:
                 state = PARKED
                 log.error("outbox row %s has unknown op %r", row.id, row.op)
             self.store.set_delivery(row.id, state)
+            self.on_delivered(row, state)
         except LostClaim:
             log.warning("outbox row %s (%s to %s): lease lost mid-delivery", row.id, row.op, row.channel)
             self._held_until.pop(row.channel, None)

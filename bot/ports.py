@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import sqlite_utils
 
@@ -21,6 +21,9 @@ from bot.events import Attachment, ChannelRef, Event, MessageRef, OutgoingMessag
 from bot.extras import missing_extra
 from bot.i18n import Catalog
 from bot.model import Channel
+
+if TYPE_CHECKING:
+    from bot.operations import Operations
 from bot.richtext import RichText
 from bot.supervision import Connections
 
@@ -114,6 +117,7 @@ class AdapterContext:
     relay_bots: bool = False
     files: BlobStore | None = None  # adapters that serve files themselves (web) read them here
     connections: Connections = field(default_factory=Connections)
+    operations: Operations | None = None  # readiness and gauges for /ready and /metrics (web)
 
 
 AdapterFactory = Callable[[Mapping[str, Any], AdapterContext], Adapter]

@@ -42,6 +42,7 @@ class Relay:
         self.tagger = tagger
         self.wake = wake
         self.config = config
+        self.on_relayed: Callable[[str], None] = lambda _platform: None  # metrics: a message stored and queued
 
     # ------------------------------------------------------------ questions
 
@@ -178,6 +179,7 @@ class Relay:
             for target in targets:
                 copy_id = self.store.add_copy(msg_id, target.ref, target.lang)
                 self.store.enqueue(target.ref, copy_id, SEND)
+        self.on_relayed(channel.ref.platform)
         if attachments:
             self.fetch_files(msg_id)
         for target in targets:

@@ -8,6 +8,7 @@ matplotlib's headless backend, imported only when a chart is asked for.
 
 from __future__ import annotations
 
+import copy
 import io
 import time
 import tomllib
@@ -15,16 +16,20 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from bot.events import Reply
 from bot.i18n import Catalog
 from bot.model import StoredMessage
+from bot.reads import Reads
 from bot.richtext import LineBreak, RichText, Segment, Styled, Text, to_plain
-from bot.store import Store
+from bot.store import Store, stored_message
+from bot.store.counts import ThreadCount, window_counts
 from bot.topics import Tagger
 
 DAY = 86400.0
 RELAYED_KINDS = ("question", "reply", "mirror")
+T = TypeVar("T")
 REGIONS_FILE = Path(__file__).with_name("data") / "regions.toml"
 
 
@@ -56,12 +61,36 @@ def load_regions(path: Path = REGIONS_FILE) -> dict[str, str]:
 class Reports:
     """Builds hot-topic figures, their text, their chart and the weekly digest."""
 
-    def __init__(self, store: Store, tagger: Tagger, catalog: Catalog, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tagger: Tagger,
+        catalog: Catalog,
+        clock: Callable[[], float] = time.time,
+        reads: Reads | None = None,
+    ) -> None:
         self.store = store
         self.tagger = tagger
         self.catalog = catalog
         self.clock = clock
         self.regions = load_regions()
+        self.reads = reads
+
+    def on(self, store: Store) -> Reports:
+        """These reports read through ``store`` (the off-loop reader's connection)."""
+        bound = copy.copy(self)
+        bound.store = store
+        return bound
+
+    async def off_loop(self, work: Callable[[Reports], T]) -> T:
+        """``work`` on these reports, run off the event loop when a reader is configured."""
+        if self.reads is None:
+            return work(self)
+        return await self.reads.run(lambda store: work(self.on(store)))
+
+    async def topics_reply(self, network: str, days: int, lang: str) -> Reply:
+        """``/agora topics``: the report and its chart, computed off the loop."""
+        return await self.off_loop(lambda reports: reports.hot_topics_reply(network, days, lang))
 
     def messages(self, network: str | None, since: float, until: float) -> list[StoredMessage]:
         networks = [network] if network else [n.name for n in self.store.networks()]
@@ -70,28 +99,44 @@ class Reports:
             out += [m for m in self.store.messages_since(name, since, until) if m.kind in RELAYED_KINDS]
         return out
 
+    def counts(self, network: str | None, since: float, until: float) -> list[ThreadCount]:
+        """The window's per-topic, per-channel, per-thread counts (``network=None``: every network)."""
+        networks = [network] if network else [n.name for n in self.store.networks()]
+        return [c for name in networks for c in window_counts(self.store.db, name, since, until)]
+
     def hot_topics(self, network: str | None, days: int) -> list[TopicStat]:
-        """Per topic, busiest first; ``network=None`` covers every network (the CLI report)."""
+        """Per topic, busiest first; ``network=None`` covers every network (the CLI report).
+
+        Reads the kept counts (:mod:`bot.store.counts`), so its cost follows the
+        window, not the history; only the candidate top questions are read whole.
+        """
         now = self.clock()
-        current = self.messages(network, now - days * DAY, now + 1)
-        previous = self.messages(network, now - 2 * days * DAY, now - days * DAY)
-        prev_counts = Counter(t for m in previous for t in m.topics)
-        by_topic: dict[str, list[StoredMessage]] = defaultdict(list)
-        for m in current:
-            for t in m.topics:
-                by_topic[t].append(m)
-        replies = Counter(m.root_id for m in current if m.root_id is not None)
-        roots: dict[int, StoredMessage] = {m.id: m for m in current if m.root_id is None}
+        current = self.counts(network, now - days * DAY, now + 1)
+        previous = self.counts(network, now - 2 * days * DAY, now - days * DAY)
+        prev_counts = Counter[str]()
+        for c in previous:
+            if c.topic:
+                prev_counts[c.topic] += c.messages
+        replies = Counter[int]()
+        by_topic: dict[str, list[ThreadCount]] = defaultdict(list)
+        for c in current:
+            if c.topic:
+                by_topic[c.topic].append(c)
+            else:
+                replies[c.question_id] += c.replies
         stats: list[TopicStat] = []
-        for slug, msgs in by_topic.items():
-            regions = Counter(self.regions.get(m.country, "other") for m in msgs if m.country)
-            questions = sorted(
-                {m.root_id or m.id for m in msgs},
-                key=lambda qid: (-replies.get(qid, 0), -qid),
-            )
+        for slug, rows in by_topic.items():
+            regions = Counter[str]()
+            first_seen: dict[str, int] = {}
+            for c in rows:
+                if c.country:
+                    region = self.regions.get(c.country, "other")
+                    regions[region] += c.messages
+                    first_seen[region] = min(first_seen.get(region, c.question_id), c.question_id)
+            questions = sorted({c.question_id for c in rows}, key=lambda qid: (-replies.get(qid, 0), -qid))
             top: list[tuple[int, str, int]] = []
             for qid in questions:
-                root = roots.get(qid) or self.store.message(qid)
+                root = self.store.message(qid)
                 if root is None or root.deleted or slug not in root.topics:
                     continue
                 top.append((qid, to_plain(root.text).replace("\n", " ")[:140], replies.get(qid, 0)))
@@ -100,10 +145,10 @@ class Reports:
             stats.append(
                 TopicStat(
                     slug=slug,
-                    messages=len(msgs),
-                    cities=len({m.city for m in msgs}),
+                    messages=sum(c.messages for c in rows),
+                    cities=len({c.city for c in rows}),
                     previous=prev_counts.get(slug, 0),
-                    regions=tuple(sorted(regions.items(), key=lambda kv: -kv[1])),
+                    regions=tuple(sorted(regions.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))),
                     top_questions=tuple(top),
                 )
             )
@@ -200,14 +245,22 @@ class Reports:
         out: list[Segment] = [Styled("bold", (Text(t("report.digest_title", lang)),)), LineBreak()]
         out += list(self.render(stats, days, lang))
         now = self.clock()
-        unanswered = [
-            m
-            for m in self.messages(network, now - days * DAY, now + 1)
-            if m.root_id is None and not self.store.replies(m.id)
-        ]
+        unanswered = self.unanswered(network, now - days * DAY, now + 1)
         if unanswered:
             out += [LineBreak(), LineBreak(), Text(t("report.unanswered", lang))]
-            for m in unanswered[:10]:
+            for m in unanswered:
                 text = self.in_language(m.id, to_plain(m.text).replace("\n", " ")[:140], lang)
                 out += [LineBreak(), Text(f"• #{m.id} ({m.city}) {text}")]
         return tuple(out)
+
+    def unanswered(self, network: str, since: float, until: float, limit: int = 10) -> list[StoredMessage]:
+        """The first questions of the window that no one has answered, found by the database."""
+        kinds = ", ".join("?" * len(RELAYED_KINDS))
+        rows = self.store.db.query(
+            "select * from messages m where network = ? and created_at >= ? and created_at < ? and deleted = 0 "
+            f"and kind in ({kinds}) and root_id is null "
+            "and not exists (select 1 from messages r where r.root_id = m.id and r.deleted = 0) "
+            "order by id limit ?",
+            [network, since, until, *RELAYED_KINDS, limit],
+        )
+        return [stored_message(r) for r in rows]

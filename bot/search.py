@@ -26,6 +26,7 @@ from bot.errors import TranslationError
 from bot.events import LANGUAGES, Reply
 from bot.i18n import Catalog
 from bot.ports import Translator
+from bot.reads import Reads
 from bot.richtext import LineBreak, Segment, Text, plain, to_plain
 from bot.store import Store
 from bot.topics import Tagger
@@ -82,8 +83,10 @@ class Search:
         translator: Translator,
         catalog: Catalog,
         meaning: MeaningRanker | None = None,
+        reads: Reads | None = None,
     ) -> None:
         self.store = store
+        self.reads = reads
         self.tagger = tagger
         self.translator = translator
         self.catalog = catalog
@@ -108,6 +111,16 @@ class Search:
         terms = await self.expand(query, lang)
         if not terms:
             return []
+        if self.reads is None:
+            ranked = self.by_words(self.store, network, query, lang, terms)
+        else:
+            ranked = await self.reads.run(lambda store: self.by_words(store, network, query, lang, terms))
+        if self.meaning is not None:
+            ranked = await self._by_meaning(network, query, lang, ranked)
+        return ranked[:limit]
+
+    def by_words(self, store: Store, network: str, query: str, lang: str, terms: list[str]) -> list[Hit]:
+        """Questions matching the words, best first, read through ``store`` (the off-loop reader's)."""
         scores: dict[int, float] = {}
         match = fts_query(terms)
         sql_original = (
@@ -124,12 +137,12 @@ class Search:
         )
         try:
             for sql in (sql_original, sql_translated):
-                for row in self.store.db.query(sql, [match, network]):
+                for row in store.db.query(sql, [match, network]):
                     scores[row["id"]] = max(scores.get(row["id"], 0.0), -float(row["score"]))
         except sqlite3.OperationalError as exc:  # belt and braces: words() should make this unreachable
             log.warning("search query rejected by FTS: %s", exc)
         for slug in {s for w in words(query) if (s := self.tagger.resolve(w))}:
-            rows = self.store.db.query(
+            rows = store.db.query(
                 "select id from messages where network = ? and deleted = 0 and kind != 'notice' "
                 "and topics like ? order by id desc limit 100",
                 [network, f'%"{slug}"%'],
@@ -138,22 +151,19 @@ class Search:
                 scores[row["id"]] = scores.get(row["id"], 0.0) + TOPIC_BONUS
         best: dict[int, Hit] = {}
         for message_id, score in scores.items():
-            msg = self.store.message(message_id)
+            msg = store.message(message_id)
             if msg is None:
                 continue
             question = msg.root_id or msg.id
             if question in best and best[question].score >= score:
                 continue
-            best[question] = self._hit(question, msg.id, lang, score)
-        ranked = sorted(best.values(), key=lambda h: (-h.score, -h.question_id))
-        if self.meaning is not None:
-            ranked = await self._by_meaning(network, query, lang, ranked)
-        return ranked[:limit]
+            best[question] = self._hit(store, question, msg.id, lang, score)
+        return sorted(best.values(), key=lambda h: (-h.score, -h.question_id))
 
-    def _hit(self, question: int, message_id: int, lang: str, score: float) -> Hit:
-        msg = self.store.message(message_id)
+    def _hit(self, store: Store, question: int, message_id: int, lang: str, score: float) -> Hit:
+        msg = store.message(message_id)
         assert msg is not None
-        shown = self.store.message_translation(msg.id, lang) if msg.lang != lang else None
+        shown = store.message_translation(msg.id, lang) if msg.lang != lang else None
         text = to_plain(shown.text if shown else msg.text).replace("\n", " ")
         return Hit(question, msg.id, msg.city, msg.lang, text[:160], score)
 
@@ -171,7 +181,7 @@ class Search:
             if question in found or msg is None or msg.deleted or msg.network != network:
                 continue
             if to_plain(msg.text).strip():  # not erased
-                hits.append(self._hit(question, question, lang, score))
+                hits.append(self._hit(self.store, question, question, lang, score))
         scored = sorted((h for h in hits if h.question_id in meaning), key=lambda h: -meaning[h.question_id])
         return scored + [h for h in hits if h.question_id not in meaning]
 

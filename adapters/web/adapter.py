@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.web import files, markup
+from adapters.web.operations import OperationsRoutes
 from adapters.web.policy import RequestPolicy
 from adapters.web.settings import WebSettings
 from bot.errors import ConfigError, DeliveryError
@@ -146,6 +147,7 @@ class WebAdapter:
                 web.delete("/api/channels/{cid}/messages/{mid}", self.delete_message),
                 web.get("/api/channels/{cid}/deliveries/{message_id}", self.deliveries),
                 web.get("/files/{key}/{name}", self.file),
+                *OperationsRoutes(self.context.operations).routes(),
             ]
         )
         self._runner = web.AppRunner(app, access_log=None)

@@ -783,3 +783,8 @@ def _outbox(row: dict[str, Any]) -> OutboxRow:
         row["next_at"] or 0.0,
         row["last_error"],
     )
+
+
+def stored_message(row: dict[str, Any]) -> StoredMessage:
+    """A ``messages`` row as a StoredMessage, for readers that run their own bounded queries."""
+    return _message(row)

@@ -210,3 +210,16 @@ def m006_question_vectors(db: Database) -> None:
     # How many rows hold each word: a suggestion search leaves out words too common to be worth their cost.
     db.execute("create virtual table messages_fts_vocab using fts5vocab('messages_fts', 'row')")
     db.execute("create virtual table message_translations_fts_vocab using fts5vocab('message_translations_fts', 'row')")
+
+
+@migrations()
+def m007_topic_day_counts(db: Database) -> None:
+    """Per-day counts by topic, channel and thread, so reports read the window's counts, not its messages.
+
+    Triggers keep them in the same transaction as every insert, edit, delete,
+    retag and erasure of a message (see :mod:`bot.store.counts`); existing
+    databases are backfilled here.
+    """
+    from bot.store.counts import create_counts
+
+    create_counts(db)

@@ -1,0 +1,127 @@
+"""What operators ask a running Agora: is it ready, and what is waiting.
+
+``GET /ready`` (database reachable and every platform connection up) and the
+gauges of ``GET /metrics`` are answered from here, so the web adapter and the
+prometheus binding need no knowledge of the store or of the other adapters.
+
+Connection state comes through one callable, :data:`ConnectionStates`, that
+returns each adapter's state. Until the supervised connections
+(``bot/supervision.py``) land, :func:`adapter_connection_states` asks each
+adapter that implements :class:`ReportsConnection`, and counts the others up
+once started; at that merge the callable is swapped for supervision's states.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from bot.metrics import DELIVERY_SECONDS, MESSAGES_RELAYED, Metrics
+from bot.store import DONE, OutboxRow, Store
+
+log = logging.getLogger(__name__)
+WAITING_STATES = ("pending", "sending", "parked")
+
+ConnectionStates = Callable[[], Mapping[str, bool]]
+
+
+@runtime_checkable
+class ReportsConnection(Protocol):
+    """An adapter that knows whether its platform connection is up right now."""
+
+    def connected(self) -> bool: ...
+
+
+def adapter_connection_states(adapters: Mapping[str, Any], started: Callable[[], bool]) -> ConnectionStates:
+    """The hook /ready and /metrics read connection state through (see the module docstring)."""
+
+    def states() -> dict[str, bool]:
+        return {
+            name: adapter.connected() if isinstance(adapter, ReportsConnection) else started()
+            for name, adapter in adapters.items()
+        }
+
+    return states
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Whether this process can do its work, and if not, what is down."""
+
+    database: bool
+    connections: Mapping[str, bool]
+
+    @property
+    def ready(self) -> bool:
+        return self.database and all(self.connections.values())
+
+    def as_json(self) -> dict[str, Any]:
+        down = [name for name, up in sorted(self.connections.items()) if not up]
+        if not self.database:
+            down.insert(0, "database")
+        return {
+            "ready": self.ready,
+            "database": "up" if self.database else "down",
+            "connections": {name: "up" if up else "down" for name, up in sorted(self.connections.items())},
+            "down": down,
+        }
+
+
+class Operations:
+    """Readiness, the scraped gauges, and the recorders the core calls as work happens."""
+
+    def __init__(
+        self,
+        store: Store,
+        metrics: Metrics,
+        connections: ConnectionStates,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.connections = connections
+        self.clock = clock
+
+    def database_up(self) -> bool:
+        try:
+            self.store.db.execute("select 1").fetchone()
+        except sqlite3.Error as exc:
+            log.warning("database check failed: %s", exc)
+            return False
+        return True
+
+    def readiness(self) -> Readiness:
+        return Readiness(self.database_up(), dict(self.connections()))
+
+    def deliveries(self) -> dict[tuple[str, str], int]:
+        """Deliveries not yet done, by destination platform and state (the ``state`` index bounds the read)."""
+        marks = ", ".join("?" * len(WAITING_STATES))
+        rows = self.store.db.execute(
+            f"select channel, state, count(*) from outbox where state in ({marks}) group by channel, state",
+            list(WAITING_STATES),
+        ).fetchall()
+        out: dict[tuple[str, str], int] = {}
+        for channel, state, n in rows:
+            platform = str(channel).split(":", 1)[0]
+            out[(platform, state)] = out.get((platform, state), 0) + n
+        return out
+
+    def relayed(self, platform: str) -> None:
+        """A message was stored with its copies queued."""
+        self.metrics.count(MESSAGES_RELAYED, platform=platform)
+
+    def delivered(self, row: OutboxRow, state: str) -> None:
+        """A delivery ended; a posted copy records how long it waited since it was queued."""
+        if state != DONE:
+            return
+        try:
+            found = self.store.db.execute("select created_at from outbox where id = ?", [row.id]).fetchone()
+        except sqlite3.Error as exc:  # a metric must never fail a delivery
+            log.warning("could not time delivery %s: %s", row.id, exc)
+            return
+        if found is not None and found[0] is not None:
+            self.metrics.observe(DELIVERY_SECONDS, max(0.0, self.clock() - found[0]), platform=row.channel.platform)
