@@ -414,12 +414,14 @@ def bench(as_json: bool, suites: tuple[str, ...]) -> None:
     minutes), files (a 20 MB Slack file relayed to 5 Slack and 5 Discord
     channels: time and the bot's peak memory), similar (what suggestions add
     to /ask with 100,000 stored questions), similar_eval (suggestion precision
-    and recall on the tuning and held-out sets). Their figures are nested
+    and recall on the tuning and held-out sets), scale (report, search, RSS
+    and request wait behind a report at 10k, 100k and 1M stored messages;
+    minutes). Their figures are nested
     under their names.
     """
     import importlib
 
-    available = {"relay", "tagging", "translation", "translate", "load", "files", "similar", "similar_eval"}
+    available = {"relay", "tagging", "translation", "translate", "load", "files", "similar", "similar_eval", "scale"}
     chosen = list(dict.fromkeys(suites)) or ["relay"]
     unknown = [s for s in chosen if s not in available]
     if unknown:

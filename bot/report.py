@@ -12,7 +12,7 @@ import copy
 import io
 import time
 import tomllib
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from bot.model import StoredMessage
 from bot.reads import Reads
 from bot.richtext import LineBreak, RichText, Segment, Styled, Text, to_plain
 from bot.store import Store, stored_message
-from bot.store.counts import ThreadCount, window_counts
+from bot.store.counts import Window
 from bot.topics import Tagger
 
 DAY = 86400.0
@@ -99,61 +99,71 @@ class Reports:
             out += [m for m in self.store.messages_since(name, since, until) if m.kind in RELAYED_KINDS]
         return out
 
-    def counts(self, network: str | None, since: float, until: float) -> list[ThreadCount]:
-        """The window's per-topic, per-channel, per-thread counts (``network=None``: every network)."""
+    def windows(self, network: str | None, since: float, until: float) -> list[Window]:
+        """The window's counts in each network (``network=None``: every network)."""
         networks = [network] if network else [n.name for n in self.store.networks()]
-        return [c for name in networks for c in window_counts(self.store.db, name, since, until)]
+        return [Window(self.store.db, name, since, until) for name in networks]
 
     def hot_topics(self, network: str | None, days: int) -> list[TopicStat]:
         """Per topic, busiest first; ``network=None`` covers every network (the CLI report).
 
         Reads the kept counts (:mod:`bot.store.counts`), so its cost follows the
-        window, not the history; only the candidate top questions are read whole.
+        window, not the history; only the top questions' roots are read whole.
         """
         now = self.clock()
-        current = self.counts(network, now - days * DAY, now + 1)
-        previous = self.counts(network, now - 2 * days * DAY, now - days * DAY)
-        prev_counts = Counter[str]()
-        for c in previous:
-            if c.topic:
-                prev_counts[c.topic] += c.messages
-        replies = Counter[int]()
-        by_topic: dict[str, list[ThreadCount]] = defaultdict(list)
-        for c in current:
-            if c.topic:
-                by_topic[c.topic].append(c)
-            else:
-                replies[c.question_id] += c.replies
+        current = self.windows(network, now - days * DAY, now + 1)
+        prev_counts: Counter[str] = Counter()
+        for window in self.windows(network, now - 2 * days * DAY, now - days * DAY):
+            prev_counts.update(window.topics())
+        places: Counter[tuple[str, str, str]] = Counter()
+        first_thread: dict[tuple[str, str, str], int] = {}
+        for window in current:
+            counts, firsts = window.places()
+            places.update(counts)
+            for key, question in firsts.items():
+                first_thread[key] = min(first_thread.get(key, question), question)
         stats: list[TopicStat] = []
-        for slug, rows in by_topic.items():
-            regions = Counter[str]()
+        for slug in {topic for topic, _city, _country in places}:
+            messages = 0
+            cities: set[str] = set()
+            regions: Counter[str] = Counter()
             first_seen: dict[str, int] = {}
-            for c in rows:
-                if c.country:
-                    region = self.regions.get(c.country, "other")
-                    regions[region] += c.messages
-                    first_seen[region] = min(first_seen.get(region, c.question_id), c.question_id)
-            questions = sorted({c.question_id for c in rows}, key=lambda qid: (-replies.get(qid, 0), -qid))
-            top: list[tuple[int, str, int]] = []
-            for qid in questions:
-                root = self.store.message(qid)
-                if root is None or root.deleted or slug not in root.topics:
+            for (topic, city, country), n in places.items():
+                if topic != slug:
                     continue
-                top.append((qid, to_plain(root.text).replace("\n", " ")[:140], replies.get(qid, 0)))
-                if len(top) == 3:
-                    break
+                messages += n
+                cities.add(city)
+                if country:
+                    region = self.regions.get(country, "other")
+                    regions[region] += n
+                    seen = first_thread[(topic, city, country)]
+                    first_seen[region] = min(first_seen.get(region, seen), seen)
             stats.append(
                 TopicStat(
                     slug=slug,
-                    messages=sum(c.messages for c in rows),
-                    cities=len({c.city for c in rows}),
+                    messages=messages,
+                    cities=len(cities),
                     previous=prev_counts.get(slug, 0),
                     regions=tuple(sorted(regions.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))),
-                    top_questions=tuple(top),
+                    top_questions=self.top_questions(current, slug),
                 )
             )
         stats.sort(key=lambda s: (-s.messages, -s.cities, s.slug))
         return stats
+
+    def top_questions(self, windows: list[Window], slug: str, wanted: int = 3) -> tuple[tuple[int, str, int], ...]:
+        """The topic's questions with the most replies in the window whose question is still there and
+        still carries the topic (only these roots are read whole)."""
+        threads = sorted((t for w in windows for t in w.threads(slug)), key=lambda qn: (-qn[1], -qn[0]))
+        top: list[tuple[int, str, int]] = []
+        for qid, replies in threads:
+            root = self.store.message(qid)
+            if root is None or root.deleted or slug not in root.topics:
+                continue
+            top.append((qid, to_plain(root.text).replace("\n", " ")[:140], replies))
+            if len(top) == wanted:
+                break
+        return tuple(top)
 
     def render(self, stats: list[TopicStat], days: int, lang: str) -> RichText:
         """The report as text, for platforms without images and as the image's caption."""

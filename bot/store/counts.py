@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass
 
 from sqlite_utils import Database
 
@@ -111,50 +110,104 @@ def expected_counts_sql(prefix: str = "") -> str:
     order by 1, 2, 3, 4, 5, 6, 7"""
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadCount:
-    """Relayed messages of one topic ('' for all) in one channel and thread over a window."""
-
-    topic: str
-    channel: str
-    city: str
-    country: str
-    question_id: int
-    messages: int
-    replies: int
+Place = tuple[str, str, str]  # (topic, city, country)
+ByThread = tuple[int, int]  # (question id, replies in the window)
 
 
-def window_counts(db: Database, network: str, since: float, until: float) -> list[ThreadCount]:
-    """Counts of messages created in ``[since, until)``: whole UTC days from the table, the partial
-    days at either end from the messages themselves (at most two days of rows)."""
-    first_day = math.ceil(since / DAY_SECONDS)
-    end_day = math.floor(until / DAY_SECONDS)
-    totals: Counter[tuple[str, str, str, str, int]] = Counter()
-    replies: Counter[tuple[str, str, str, str, int]] = Counter()
-    if first_day < end_day:
-        rows = db.execute(
-            "select topic, channel, city, country, question_id, sum(messages), sum(replies) from topic_day_counts "
-            "where network = ? and day >= ? and day < ? group by topic, channel, city, country, question_id",
-            [network, first_day, end_day],
-        ).fetchall()
-        for topic, channel, city, country, question, n, r in rows:
-            totals[(topic, channel, city, country, question)] += n
-            replies[(topic, channel, city, country, question)] += r
-        edges = [(since, first_day * DAY_SECONDS), (end_day * DAY_SECONDS, until)]
-    else:
-        edges = [(since, until)]
-    for start, end in edges:
-        if start >= end:
-            continue
-        rows = db.execute(
-            "select id, root_id, channel, city, country, topics from messages "
+class Window:
+    """The counts of relayed messages created in ``[since, until)`` in one network.
+
+    Whole UTC days are summed by SQLite from ``topic_day_counts``; the partial
+    days at either end (at most two days of messages) are read from the
+    messages themselves. Each figure is read only when asked for.
+    """
+
+    def __init__(self, db: Database, network: str, since: float, until: float) -> None:
+        self.db = db
+        first_day = math.ceil(since / DAY_SECONDS)
+        end_day = math.floor(until / DAY_SECONDS)
+        self.whole_days = first_day < end_day
+        self.params = {"network": network, "first": first_day, "end": end_day}
+        edges = (
+            [(since, first_day * DAY_SECONDS), (end_day * DAY_SECONDS, until)] if self.whole_days else [(since, until)]
+        )
+        self.edge_places: Counter[Place] = Counter()
+        self.edge_first: dict[Place, int] = {}
+        self.edge_replies: Counter[int] = Counter()
+        self.edge_topics: dict[int, set[str]] = {}
+        for start, end in edges:
+            if start < end:
+                self._add_edge(network, start, end)
+        self._threads: dict[str, list[ByThread]] | None = None
+
+    def _add_edge(self, network: str, start: float, end: float) -> None:
+        rows = self.db.execute(
+            "select id, root_id, city, country, topics from messages "
             f"where network = ? and created_at >= ? and created_at < ? and {_counted('messages')}",
             [network, start, end],
-        ).fetchall()
-        for message_id, root_id, channel, city, country, topics in rows:
+        )
+        for message_id, root_id, city, country, topics in rows:
             question = root_id if root_id is not None else message_id
-            for topic in ["", *json.loads(topics or "[]")]:
-                key = (topic, channel, city or "", country or "", question)
-                totals[key] += 1
-                replies[key] += root_id is not None
-    return [ThreadCount(*key, totals[key], replies[key]) for key in totals]
+            self.edge_replies[question] += root_id is not None
+            seen = self.edge_topics.setdefault(question, set())
+            for topic in json.loads(topics or "[]"):
+                seen.add(topic)
+                key = (topic, city or "", country or "")
+                self.edge_places[key] += 1
+                self.edge_first[key] = min(self.edge_first.get(key, question), question)
+
+    def topics(self) -> Counter[str]:
+        """Messages per topic."""
+        out: Counter[str] = Counter()
+        if self.whole_days:
+            for topic, n in self.db.execute(
+                "select topic, sum(messages) from topic_day_counts "
+                "where network = :network and day >= :first and day < :end and topic != '' group by topic",
+                self.params,
+            ):
+                out[topic] += n
+        for (topic, _city, _country), n in self.edge_places.items():
+            out[topic] += n
+        return out
+
+    def places(self) -> tuple[Counter[Place], dict[Place, int]]:
+        """Messages per topic and place, and the first thread seen in each (it orders regions that tie)."""
+        places = Counter(self.edge_places)
+        first = dict(self.edge_first)
+        if self.whole_days:
+            for topic, city, country, n, question in self.db.execute(
+                "select topic, city, country, sum(messages), min(question_id) from topic_day_counts "
+                "where network = :network and day >= :first and day < :end and topic != '' "
+                "group by topic, city, country",
+                self.params,
+            ):
+                places[(topic, city, country)] += n
+                first[(topic, city, country)] = min(first.get((topic, city, country), question), question)
+        return places, first
+
+    def threads(self, topic: str) -> list[ByThread]:
+        """The threads with messages on ``topic`` in the window, most replies first (then newest)."""
+        if self._threads is None:
+            self._threads = self._load_threads()
+        return self._threads.get(topic, [])
+
+    def _load_threads(self) -> dict[str, list[ByThread]]:
+        replies: Counter[int] = Counter(self.edge_replies)
+        members: dict[str, set[int]] = {}
+        for question, topics in self.edge_topics.items():
+            for topic in topics:
+                members.setdefault(topic, set()).add(question)
+        if self.whole_days:
+            for question, topic, n in self.db.execute(
+                "select question_id, topic, sum(replies) from topic_day_counts "
+                "where network = :network and day >= :first and day < :end group by question_id, topic",
+                self.params,
+            ):
+                if topic:
+                    members.setdefault(topic, set()).add(question)
+                else:
+                    replies[question] += n
+        return {
+            topic: sorted(((q, replies[q]) for q in questions), key=lambda qn: (-qn[1], -qn[0]))
+            for topic, questions in members.items()
+        }

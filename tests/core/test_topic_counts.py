@@ -3,6 +3,7 @@ hot-topics report read from them says exactly what the report computed from ever
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,9 +192,11 @@ def without_tied_region_order(stats: list[TopicStat]) -> list[Any]:
     return [(s.slug, s.messages, s.cities, s.previous, sorted(s.regions), s.top_questions) for s in stats]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(STEP, max_size=80), st.integers(0, 86_399), st.sampled_from([1, 2, 7, 30]))
-def test_report_from_counts_matches_the_report_from_every_message(steps: list[Any], offset: int, days: int) -> None:
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(STEP, max_size=80), st.integers(0, 86_399), st.sampled_from([1, 2, 7, 30]), st.sampled_from([1, 2, 10]))
+def test_report_from_counts_matches_the_report_from_every_message(
+    steps: list[Any], offset: int, days: int, first_threads: int
+) -> None:
     h = new_history()
     play(h, steps)
     h.clock.now += offset  # the window starts and ends anywhere within a day
@@ -217,3 +220,41 @@ def test_digest_lists_the_same_unanswered_questions_as_before() -> None:
     expected = [m.id for m in every if m.root_id is None and not h.store.replies(m.id)][:10]
     assert [m.id for m in reports.unanswered("demo", now - 7 * DAY, now + 1)] == expected
     assert expected
+
+
+def test_busiest_threads_count_replies_from_whole_days_and_partial_days_together() -> None:
+    h = new_history()
+    day = math.floor(START / DAY) * DAY
+    ref, city, country = CHANNELS[0]
+
+    def post(at: float, root: int | None = None) -> int:
+        h.clock.now = at
+        return h.store.add_message(
+            network="demo",
+            channel=ref,
+            platform_id=f"p{at}",
+            root_id=root,
+            kind="reply" if root else "question",
+            author_id="u",
+            author_name="Ana",
+            author_avatar=None,
+            city=city,
+            country=country,
+            text=plain("q"),
+            lang="en",
+            topics=["housing"],
+        )
+
+    busiest = post(day - 3 * DAY)
+    second = post(day - 3 * DAY + 10)
+    for i in range(5):
+        post(day - 3 * DAY + 100 + i, busiest)
+    for i in range(3):
+        post(day - 3 * DAY + 200 + i, second)
+    today = [post(day + 60 * i) for i in range(1, 4)]  # in the window's partial last day
+    for i, q in enumerate(today):
+        post(day + 600 + i, q)
+    h.clock.now = day + 3600
+    reports = Reports(h.store, TAGGER, CATALOG, h.clock)
+    [stat] = reports.hot_topics("demo", 7)
+    assert [(q, n) for q, _text, n in stat.top_questions] == [(busiest, 5), (second, 3), (today[-1], 1)]
