@@ -65,6 +65,45 @@ def fts_query(terms: list[str]) -> str:
     return " OR ".join(parts)
 
 
+MATCHES = 200  # best word matches kept from originals, and from translations
+FIRST_LOOK = 1000  # best matches scored before the network and deletion filters; all of them only if too few pass
+ORIGINALS = (
+    "select m.rowid, m.id from messages m where m.rowid in ({marks}) "
+    "and +m.network = ? and m.deleted = 0 and m.kind != 'notice'"
+)
+TRANSLATIONS = (
+    "select t.rowid, t.message_id from message_translations t join messages m on m.id = t.message_id "
+    "where t.rowid in ({marks}) and +m.network = ? and m.deleted = 0 and m.kind != 'notice'"
+)
+
+
+def best_matches(
+    store: Store, table: str, mapping: str, full_sql: str, match: str, network: str
+) -> list[tuple[int, float]]:
+    """The best ``MATCHES`` (message id, bm25) of ``table`` in ``network``, as ``full_sql`` finds them.
+
+    Joining every match to its message costs as much as there are matches; the
+    best ``FIRST_LOOK`` matches are ranked by the index alone first, and only
+    if fewer than ``MATCHES`` of them are in the network and not deleted does
+    the full query run.
+    """
+    first = store.db.execute(
+        f"select rowid, bm25({table}) score from {table} where {table} match ? order by score limit ?",
+        [match, FIRST_LOOK],
+    ).fetchall()
+    if not first:
+        return []
+    passed: dict[int, int] = {}
+    for i in range(0, len(first), 500):
+        chunk = [rowid for rowid, _ in first[i : i + 500]]
+        sql = mapping.format(marks=",".join("?" * len(chunk)))
+        passed.update(store.db.execute(sql, [*chunk, network]).fetchall())
+    if len(passed) >= MATCHES or len(first) < FIRST_LOOK:
+        kept = [(passed[rowid], float(score)) for rowid, score in first if rowid in passed]
+        return kept[:MATCHES]
+    return [(row[0], float(row[1])) for row in store.db.execute(full_sql, [match, network])]
+
+
 class MeaningRanker(Protocol):
     """Scores questions by how close their meaning is to a query, in any language."""
 
@@ -111,16 +150,20 @@ class Search:
         terms = await self.expand(query, lang)
         if not terms:
             return []
+        keep = None if self.meaning is not None else limit  # ranking by meaning looks at every hit
         if self.reads is None:
-            ranked = self.by_words(self.store, network, query, lang, terms)
+            ranked = self.by_words(self.store, network, query, lang, terms, keep)
         else:
-            ranked = await self.reads.run(lambda store: self.by_words(store, network, query, lang, terms))
+            ranked = await self.reads.run(lambda store: self.by_words(store, network, query, lang, terms, keep))
         if self.meaning is not None:
             ranked = await self._by_meaning(network, query, lang, ranked)
         return ranked[:limit]
 
-    def by_words(self, store: Store, network: str, query: str, lang: str, terms: list[str]) -> list[Hit]:
-        """Questions matching the words, best first, read through ``store`` (the off-loop reader's)."""
+    def by_words(
+        self, store: Store, network: str, query: str, lang: str, terms: list[str], keep: int | None = None
+    ) -> list[Hit]:
+        """Questions matching the words, best first (the first ``keep``), read through ``store`` (the
+        off-loop reader's)."""
         scores: dict[int, float] = {}
         match = fts_query(terms)
         sql_original = (
@@ -136,29 +179,41 @@ class Search:
             "order by score limit 200"
         )
         try:
-            for sql in (sql_original, sql_translated):
-                for row in store.db.query(sql, [match, network]):
-                    scores[row["id"]] = max(scores.get(row["id"], 0.0), -float(row["score"]))
+            for table, mapping, sql in (
+                ("messages_fts", ORIGINALS, sql_original),
+                ("message_translations_fts", TRANSLATIONS, sql_translated),
+            ):
+                for message_id, score in best_matches(store, table, mapping, sql, match, network):
+                    scores[message_id] = max(scores.get(message_id, 0.0), -score)
         except sqlite3.OperationalError as exc:  # belt and braces: words() should make this unreachable
             log.warning("search query rejected by FTS: %s", exc)
         for slug in {s for w in words(query) if (s := self.tagger.resolve(w))}:
+            # "+network": walk ids newest first and stop at 100, instead of sorting the network's every message.
             rows = store.db.query(
-                "select id from messages where network = ? and deleted = 0 and kind != 'notice' "
+                "select id from messages where +network = ? and deleted = 0 and kind != 'notice' "
                 "and topics like ? order by id desc limit 100",
                 [network, f'%"{slug}"%'],
             )
             for row in rows:
                 scores[row["id"]] = scores.get(row["id"], 0.0) + TOPIC_BONUS
-        best: dict[int, Hit] = {}
+        # Which thread each scored message is in, in one query per 500: only each thread's best gets read whole.
+        roots: dict[int, int] = {}
+        ids = list(scores)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in store.db.execute(f"select id, root_id from messages where id in ({marks})", chunk):
+                roots[row[0]] = row[1] or row[0]
+        best: dict[int, tuple[int, float]] = {}
         for message_id, score in scores.items():
-            msg = store.message(message_id)
-            if msg is None:
+            if message_id not in roots:
                 continue
-            question = msg.root_id or msg.id
-            if question in best and best[question].score >= score:
+            question = roots[message_id]
+            if question in best and best[question][1] >= score:
                 continue
-            best[question] = self._hit(store, question, msg.id, lang, score)
-        return sorted(best.values(), key=lambda h: (-h.score, -h.question_id))
+            best[question] = (message_id, score)
+        ranked = sorted(best.items(), key=lambda qs: (-qs[1][1], -qs[0]))[:keep]
+        return [self._hit(store, question, mid, lang, score) for question, (mid, score) in ranked]
 
     def _hit(self, store: Store, question: int, message_id: int, lang: str, score: float) -> Hit:
         msg = store.message(message_id)

@@ -1,0 +1,64 @@
+"""Search keeps the same best matches whether they come from the index's first look or the full query."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import search
+from bot.events import ChannelRef
+from bot.i18n import default_catalog
+from bot.passthrough import PassThrough
+from bot.richtext import plain
+from bot.search import Search
+from bot.store import Store, open_database
+from bot.topics import default_tagger
+
+
+def history() -> Store:
+    store = Store(open_database(":memory:"))
+    for network in ("demo", "other"):
+        store.create_network(network, network.upper())
+    for i in range(60):
+        network = "other" if i % 3 else "demo"  # most of the best matches are in another network
+        mid = store.add_message(
+            network=network,
+            channel=ChannelRef("fake", "s", network),
+            platform_id=str(i),
+            root_id=None,
+            kind="question",
+            author_id="u",
+            author_name="Ana",
+            author_avatar=None,
+            city="Boston",
+            country="US",
+            text=plain("zoning " + "filler " * i),  # one score per length: no ties
+            lang="en",
+            topics=[],
+        )
+        if i % 7 == 0:
+            store.delete_message(mid)
+    return store
+
+
+@pytest.mark.parametrize("first_look", [1, 5, 1000])
+def test_the_first_look_and_the_full_query_find_the_same_matches(
+    monkeypatch: pytest.MonkeyPatch, first_look: int
+) -> None:
+    store = history()
+    engine = Search(store, default_tagger(), PassThrough(), default_catalog())
+    expected = engine.by_words(store, "demo", "zoning", "en", ["zoning"])
+    monkeypatch.setattr(search, "MATCHES", 4)
+    monkeypatch.setattr(search, "FIRST_LOOK", first_look)
+    found = search.best_matches(
+        store,
+        "messages_fts",
+        search.ORIGINALS,
+        "select m.id, bm25(messages_fts) score from messages_fts join messages m on m.rowid = messages_fts.rowid "
+        "where messages_fts match ? and m.network = ? and m.deleted = 0 and m.kind != 'notice' "
+        "order by score limit 4",
+        '"zoning"*',
+        "demo",
+    )
+    assert len(found) == 4
+    best = sorted((h.score, h.message_id) for h in expected)[-4:]
+    assert sorted((-score, mid) for mid, score in found) == best
