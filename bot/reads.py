@@ -40,6 +40,7 @@ class Reads:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agora-reads")
         self._local = threading.local()
         self.queued = 0  # reads submitted and not yet finished (waiting or running)
+        self._closed = False
 
     async def run(self, work: Callable[[Store], T]) -> T:
         """``work(store)`` with a read-only store, in the reads thread (inline for in-memory databases)."""
@@ -61,6 +62,9 @@ class Reads:
 
     def close(self) -> None:
         """Close the reader's connection and stop its thread (waits for a read under way)."""
+        if self._closed:
+            return
+        self._closed = True
         if not self.inline:
             self._executor.submit(self._close_here).result()
         self._executor.shutdown(wait=True)
