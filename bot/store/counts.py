@@ -22,7 +22,6 @@ from collections import Counter
 from sqlite_utils import Database
 
 DAY_SECONDS = 86400
-COUNTED_KINDS = "('question', 'reply', 'mirror')"
 KEY = "network, day, topic, channel, city, country, question_id"
 
 _CREATE = """
@@ -55,7 +54,8 @@ def _change(row: str, sign: int) -> str:
 
 
 def _counted(row: str) -> str:
-    return f"{row}.deleted = 0 and {row}.kind in {COUNTED_KINDS}"
+    """Relayed and not deleted: every kind but the bot's own notices (report.RELAYED_KINDS, as search has it)."""
+    return f"{row}.deleted = 0 and {row}.kind != 'notice'"
 
 
 def _prune(row: str) -> str:
