@@ -4,11 +4,10 @@
 gauges of ``GET /metrics`` are answered from here, so the web adapter and the
 prometheus binding need no knowledge of the store or of the other adapters.
 
-Connection state comes through one callable, :data:`ConnectionStates`, that
-returns each adapter's state. Until the supervised connections
-(``bot/supervision.py``) land, :func:`adapter_connection_states` asks each
-adapter that implements :class:`ReportsConnection`, and counts the others up
-once started; at that merge the callable is swapped for supervision's states.
+Connection state comes through one callable, :data:`ConnectionStates`, built
+by :func:`connection_states` over the supervised connections
+(:mod:`bot.supervision`). ``/health`` (supervision's) allows a grace period;
+``/ready`` does not: a connection that is not up right now makes it 503.
 """
 
 from __future__ import annotations
@@ -18,10 +17,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from bot.metrics import DELIVERY_SECONDS, MESSAGES_RELAYED, Metrics
 from bot.store import DONE, OutboxRow, Store
+from bot.supervision import CONNECTED, Connections
 
 log = logging.getLogger(__name__)
 WAITING_STATES = ("pending", "sending", "parked")
@@ -29,21 +29,16 @@ WAITING_STATES = ("pending", "sending", "parked")
 ConnectionStates = Callable[[], Mapping[str, bool]]
 
 
-@runtime_checkable
-class ReportsConnection(Protocol):
-    """An adapter that knows whether its platform connection is up right now."""
-
-    def connected(self) -> bool: ...
-
-
-def adapter_connection_states(adapters: Mapping[str, Any], started: Callable[[], bool]) -> ConnectionStates:
-    """The hook /ready and /metrics read connection state through (see the module docstring)."""
+def connection_states(
+    connections: Connections, adapters: Mapping[str, Any], started: Callable[[], bool]
+) -> ConnectionStates:
+    """Each adapter up or not, as /ready and /metrics read it: an adapter that reports to supervision
+    (Slack, Discord) is up while connected; one with no platform connection (web) is up once started."""
 
     def states() -> dict[str, bool]:
-        return {
-            name: adapter.connected() if isinstance(adapter, ReportsConnection) else started()
-            for name, adapter in adapters.items()
-        }
+        out = {name: started() for name in adapters}
+        out.update({status.adapter: status.state == CONNECTED for status in connections.snapshot()})
+        return out
 
     return states
 

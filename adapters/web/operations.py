@@ -1,6 +1,6 @@
-"""The operations probes on the web adapter: ``/health``, ``/ready`` and ``/metrics``.
+"""The operations endpoints on the web adapter: ``/ready`` and ``/metrics`` (``/health`` is supervision's).
 
-``/health`` says the process is alive; ``/ready`` says whether it can work
+``/ready`` says whether this process can work
 (the database answers and every platform connection is up: 503 with what is
 down otherwise); ``/metrics`` is the Prometheus text format. The request policy
 lets ``/health`` and ``/ready`` answer any Host (probes arrive by pod or host
@@ -24,13 +24,9 @@ class OperationsRoutes:
 
     def routes(self) -> list[web.RouteDef]:
         return [
-            web.get("/health", self.health),
             web.get("/ready", self.ready),
             web.get("/metrics", self.metrics),
         ]
-
-    async def health(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
 
     async def ready(self, request: web.Request) -> web.Response:
         if self.operations is None:

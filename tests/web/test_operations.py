@@ -19,20 +19,22 @@ from bot.events import ChannelRef
 from bot.metrics import NoMetrics
 from bot.operations import Operations
 from bot.store import PARKED, Store, open_database
+from bot.supervision import CONNECTED, DISCONNECTED, Connections
 from bot.testing import CollectingAdapter
 from tests.fakes.translator import MarkingTranslator
 from tests.web.conftest import web_config
 
 
 class SwitchableAdapter(CollectingAdapter):
-    """Another platform whose connection the test takes down and brings back."""
+    """Another platform, whose connection the test reports down and back up through supervision."""
 
     def __init__(self) -> None:
         super().__init__("fake")
-        self.up = True
+        self.connections: Connections | None = None
 
-    def connected(self) -> bool:
-        return self.up
+    def set_up(self, value: bool) -> None:
+        assert self.connections is not None
+        self.connections.report("fake", CONNECTED if value else DISCONNECTED, "" if value else "test: gateway closed")
 
 
 @pytest.fixture
@@ -42,6 +44,7 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[Agora, aiohttp.ClientSe
     other = SwitchableAdapter()
     agora.adapters["web"] = create_web(config.adapters["web"], agora.adapter_context({}))
     agora.adapters["fake"] = other
+    other.connections = agora.connections
     await agora.start()
     try:
         url: str = getattr(agora.adapters["web"], "url")  # noqa: B009 - not on the Adapter protocol
@@ -108,14 +111,14 @@ async def test_ready_is_503_naming_what_is_down_and_200_when_everything_is_up(
     status, body = await get_json(session, "/ready")
     assert status == 200
     assert body == {"ready": True, "database": "up", "connections": {"fake": "up", "web": "up"}, "down": []}
-    other.up = False
+    other.set_up(False)
     status, body = await get_json(session, "/ready")
     assert status == 503
     assert body["ready"] is False and body["down"] == ["fake"] and body["connections"]["fake"] == "down"
-    other.up = True
+    other.set_up(True)
     assert (await get_json(session, "/ready"))[0] == 200
-    status, body = await get_json(session, "/health")
-    assert (status, body) == (200, {"ok": True})
+    status, body = await get_json(session, "/health")  # supervision's liveness, next to /ready
+    assert status == 200 and body["ok"] is True
 
 
 def test_not_ready_when_the_database_does_not_answer(tmp_path: Path) -> None:
@@ -144,7 +147,7 @@ async def test_metrics_expose_the_named_series_after_a_relay(
     # A parked delivery shows in the per-platform gauge.
     row = agora.store.enqueue(ChannelRef("web", "demo", "recife"), 1, "send")
     agora.store.set_delivery(row, PARKED, error="test: refused")
-    other.up = False
+    other.set_up(False)
     async with session.get("/metrics") as resp:
         assert resp.status == 200 and resp.content_type == "text/plain"
         found = samples(await resp.text())
