@@ -43,7 +43,7 @@ def _rss_mb(pid: int, field: str) -> float:
 
 
 async def _bench(megabytes: int) -> dict[str, Any]:
-    from tests.fakes.platforms import Platforms
+    from testing.platforms import Platforms
 
     workdir = Path(tempfile.mkdtemp(prefix="agora-bench-files-"))
     platforms = Platforms(workdir, channels=DESTINATIONS + 1, per_network=DESTINATIONS + 1)

@@ -31,8 +31,8 @@ DISCORD_PACE = 0.25
 
 
 async def _bench(messages: int, channels: int, translation: str) -> dict[str, Any]:
-    from tests.fakes.platforms import Platforms
-    from tests.fakes.scenarios import load
+    from testing.platforms import Platforms
+    from testing.scenarios import load
 
     workdir = Path(tempfile.mkdtemp(prefix="agora-bench-load-"))
     platforms = Platforms(workdir, channels=channels, per_network=5)

@@ -25,6 +25,7 @@ from bot.events import Author, ChannelRef, IncomingMessage
 from bot.passthrough import PassThrough
 from bot.richtext import plain
 from bot.testing import CollectingAdapter
+from testing.polling import drain
 
 FAN_OUT = 50
 MESSAGES = 500
@@ -70,7 +71,7 @@ async def _bench(db: Path, messages: int = MESSAGES, warm_up: int = WARM_UP) -> 
     started = time.perf_counter()
     for ref in woken:
         agora.outbox.wake(ref)
-    await agora.outbox.drain(600)
+    await drain(agora.outbox, 600)
     delivery = time.perf_counter() - started
     await agora.stop(grace=1)
     delivered = sum(len(v) for v in adapter.posts.values())

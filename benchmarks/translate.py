@@ -301,7 +301,7 @@ def _argos_home(root: Path) -> Iterator[None]:
 def tiny_packages(work: Path) -> Path:
     """The tiny en-es, es-en, es-pt, pt-es models, installed under ``work``."""
     _use_repository_tests()
-    from tests.fixtures.tiny_argos import build_packages
+    from testing.tiny_argos import build_packages
     from translations.backends.argos import argos_runtime
     from translations.models import install_files
 

@@ -127,7 +127,11 @@ class Outbox:
         self._workers.clear()
 
     async def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until no deliverable row is left (tests and benchmarks)."""
+        """Deprecated: wait until no deliverable row is left.
+
+        Tests and benchmarks use ``testing.polling.drain``; this stays only while tests/discord (on the
+        Discord branch) still calls it, and goes once that branch has moved over.
+        """
         deadline = self.clock() + timeout
         while self.clock() < deadline:
             counts = self.store.delivery_counts()

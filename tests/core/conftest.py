@@ -10,7 +10,8 @@ from bot.app import Agora
 from bot.config import Config, parse_config
 from bot.events import Author, ChannelRef, CommandInvoked, Reply
 from bot.testing import CollectingAdapter
-from tests.fakes.translator import MarkingTranslator
+from testing.polling import drain
+from testing.translator import MarkingTranslator
 
 BOSTON = ChannelRef("fake", "s", "boston")
 GDL = ChannelRef("fake", "s", "gdl")
@@ -62,7 +63,7 @@ class Harness:
         return replies[0]
 
     async def drain(self) -> None:
-        assert await self.agora.outbox.drain(10)
+        await drain(self.agora.outbox)
 
 
 @pytest.fixture

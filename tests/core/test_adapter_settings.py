@@ -10,7 +10,7 @@ import pytest
 from bot.app import Agora
 from bot.config import parse_config
 from bot.errors import ConfigError
-from tests.fakes.translator import MarkingTranslator
+from testing.translator import MarkingTranslator
 
 CASES = [
     ("web", {"port": "8080"}, "adapters.web.port: expected a whole number"),

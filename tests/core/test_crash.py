@@ -9,12 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from testing.polling import database_settled, wait_until
 
 CITIES = [("boston", "Boston", "en"), ("guadalajara", "Guadalajara", "es"), ("recife", "Recife", "pt")]
 BURST = 40
@@ -64,17 +65,22 @@ def start(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         env=env,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         try:
             api(port, "GET", "/api/health")
-            return proc
+            return True
         except OSError:
             if proc.poll() is not None:
                 raise AssertionError(log.read_text()) from None
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("agora did not start: " + log.read_text())
+            return False
+
+    try:
+        wait_until(healthy, "agora to start")
+    except AssertionError:
+        proc.kill()
+        raise AssertionError("agora did not start: " + log.read_text()) from None
+    return proc
 
 
 def delivered(port: int) -> dict[str, list[int]]:
@@ -97,22 +103,16 @@ def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(tmp_path: Path) -> 
             reply = api(port, "POST", f"/api/channels/{cid}/messages", {"user": "Ana", "text": f"/ask question {i}"})
             assert "#" in reply["reply"]
         # Wait until delivery is under way but not finished, then kill without warning.
-        deadline = time.monotonic() + 20
-        while sum(map(len, delivered(port).values())) < 10 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: sum(map(len, delivered(port).values())) >= 10, "delivery to get under way")
         before_kill = sum(map(len, delivered(port).values()))
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         assert 0 < before_kill < 3 * BURST, "the kill must land in the middle of the burst"
 
         proc = start(config, port, log)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            got = delivered(port)
-            if all(len(ids) >= BURST for ids in got.values()):
-                break
-            time.sleep(0.1)
-        time.sleep(0.3)  # anything extra (a duplicate) would show up now
+        wait_until(lambda: all(len(ids) >= BURST for ids in delivered(port).values()), "every copy", 60)
+        # Count only once nothing is pending or being sent: a duplicate would have been posted by then.
+        wait_until(lambda: database_settled(tmp_path / "crash.db"), "the outbox to settle")
         got = delivered(port)
         for cid, ids in got.items():
             assert ids == list(range(1, BURST + 1)), f"{cid}: {ids}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.errors import DeliveryError
+from bot.events import Reply
 from bot.richtext import to_plain
+from testing.polling import eventually
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
 
 
@@ -60,11 +62,12 @@ async def test_a_waiting_copy_says_why(harness: Harness) -> None:
     harness.adapter.fail_next(RECIFE, DeliveryError("ratelimited", retriable=True, retry_after=30))
     reply = await harness.command(BOSTON, "/ask Which bus routes did you cut?")
     msg_id = int(to_plain(reply.text).split("#")[1].split()[0])
-    for _ in range(200):
+
+    async def waiting_status() -> Reply | None:
         status = await harness.command(RECIFE, f"/agora status {msg_id}")
-        if "aguardando (ratelimited)" in to_plain(status.text):
-            break
-        await harness.agora.outbox.drain(0.02)
+        return status if "aguardando (ratelimited)" in to_plain(status.text) else None
+
+    status = await eventually(waiting_status, "Recife's copy to say it waits")
     assert "… Recife: aguardando (ratelimited)" in to_plain(status.text)
     recife = next(d for d in status.data["deliveries"] if d["city"] == "Recife")
     assert recife["state"] == "waiting" and recife["next_at"] is not None

@@ -10,13 +10,11 @@ again every copy arrives exactly once, in order.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 import sqlite3
 import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,20 +27,12 @@ from bot.events import Author, IncomingMessage, OutgoingMessage
 from bot.richtext import plain
 from bot.store import DONE
 from bot.testing import CollectingAdapter
+from testing.polling import eventually
+from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness, demo_config
-from tests.fakes.translator import MarkingTranslator
 
 BURST = 6
 LONG_REASON = "upstream said: " + "x" * 600  # the error path stores up to 500 characters of it
-
-
-async def until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def burst(h: Harness) -> None:
@@ -90,7 +80,9 @@ async def test_a_locked_database_in_the_error_path_is_retried_not_fatal(
     fail_first_send_after(harness, lambda: other.execute("BEGIN IMMEDIATE"))
 
     await burst(harness)
-    await until(lambda: bool(worker_errors(caplog, "database is locked")), "the worker to meet the locked database")
+    await eventually(
+        lambda: bool(worker_errors(caplog, "database is locked")), "the worker to meet the locked database"
+    )
     # It is still alive and retrying with back-off while the other process holds the lock.
     errors = worker_errors(caplog, "database is locked")
     assert any(str(GDL) in e and "attempt" in e for e in errors), errors
@@ -143,7 +135,7 @@ async def test_a_full_database_in_the_error_path_is_retried_until_space_returns(
     fail_first_send_after(h, lambda: fill_database(h.agora.db.conn))
 
     await burst(h)
-    await until(lambda: bool(worker_errors(caplog, "full")), "the worker to meet the full database")
+    await eventually(lambda: bool(worker_errors(caplog, "full")), "the worker to meet the full database")
     assert any(str(GDL) in e for e in worker_errors(caplog, "full"))
     # Space comes back.
     h.agora.db.execute("PRAGMA max_page_count = 1073741823")
@@ -193,7 +185,7 @@ async def test_a_full_disk_in_the_error_path_is_retried_until_space_returns(
             ballast: list[Path] = []
             fail_first_send_after(h, lambda: ballast.append(fill_disk(disk)))
             await burst(h)
-            await until(lambda: bool(worker_errors(caplog, "full")), "the worker to meet the full disk")
+            await eventually(lambda: bool(worker_errors(caplog, "full")), "the worker to meet the full disk")
             ballast[0].unlink()  # space comes back
             await h.drain()
             exactly_once_in_order(h)

@@ -13,8 +13,9 @@ from bot.events import Author, IncomingMessage, MessageEdited
 from bot.retention import DAY, Retention, erase_author
 from bot.richtext import plain
 from bot.testing import CollectingAdapter
+from testing.polling import drain
+from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, demo_config
-from tests.fakes.translator import MarkingTranslator
 
 ANA = Author("U-ana", "Ana Souza")
 LUIS = Author("U-luis", "Luis Pérez")
@@ -54,7 +55,7 @@ def _command_mirror(agora: Agora) -> Any:
 
 async def post(agora: Agora, adapter: CollectingAdapter, pid: str, author: Author, text: str) -> int:
     await adapter.emit(IncomingMessage(BOSTON, pid, author, plain(text)))
-    assert await agora.outbox.drain(10)
+    await drain(agora.outbox)
     msg = agora.store.original_at(BOSTON, pid)
     assert msg is not None
     return msg.id
@@ -98,7 +99,7 @@ async def test_erasing_with_copies_deletes_them_on_the_platforms(tmp_path: Path)
     result = erase_author(agora.store, "fake:s/U-ana", copies=True)
     for ref in (GDL, RECIFE):
         agora.outbox.wake(ref)
-    assert await agora.outbox.drain(10)
+    await drain(agora.outbox)
 
     assert result.copies_queued == 2
     assert adapter.texts(GDL) == ["[es] We count people sleeping outside every January"]
@@ -125,7 +126,7 @@ async def test_retention_forgets_old_content_but_edits_still_reach_the_copies(tm
     assert len(after["outbox"]) < len(before["outbox"])
     # An edit of the old message still reaches its copies.
     await adapter.emit(MessageEdited(BOSTON, "p1", plain("Old question about heat pumps, edited")))
-    assert await agora.outbox.drain(10)
+    await drain(agora.outbox)
     assert "[es] Old question about heat pumps, edited" in adapter.texts(GDL)
     # Nothing left to purge the second time.
     assert Retention(agora.store, 30, clock).run_once().messages == 0

@@ -24,8 +24,9 @@ from bot.store import Store, open_database
 from bot.store.vectors import Candidates, QuestionVectors
 from bot.testing import CollectingAdapter
 from bot.vectors import dequantise, normalised, quantise
+from testing.polling import eventually
+from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness, demo_config
-from tests.fakes.translator import MarkingTranslator
 
 DIM = 512
 
@@ -209,11 +210,8 @@ async def test_the_relay_does_not_wait_for_suggestions(tmp_path: Path) -> None:
 
         event = CommandInvoked(BOSTON, Author("u-ana", "Ana"), "ask", "How do you plan snow routes?", collect)
         asking = asyncio.create_task(app.handle(event))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while not (adapter.texts(GDL) and adapter.texts(RECIFE)):  # copies delivered while suggestions wait
-            assert loop.time() < deadline, "copies were not delivered while suggestions were being computed"
-            await asyncio.sleep(0.01)
+        # copies delivered while suggestions wait
+        await eventually(lambda: adapter.texts(GDL) and adapter.texts(RECIFE), "copies while suggestions wait")
         assert embedder.waiting.is_set() and not asking.done() and replies == []
         embedder.gate.set()
         await asyncio.wait_for(asking, 10)
@@ -254,11 +252,8 @@ async def test_questions_from_before_suggestions_get_vectors_at_start(tmp_path: 
     await app.start()
     try:
         assert app.similar is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while app.similar.vectors.vector(old) is None:
-            assert loop.time() < deadline, "the earlier question never got its vector"
-            await asyncio.sleep(0.01)
+        vectors = app.similar.vectors
+        await eventually(lambda: vectors.vector(old) is not None, "the earlier question's vector")
     finally:
         await app.stop(grace=1)
 

@@ -8,8 +8,8 @@ from bot.app import Agora
 from bot.events import Author, IncomingMessage
 from bot.richtext import plain, to_plain
 from bot.testing import CollectingAdapter
+from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness, demo_config
-from tests.fakes.translator import MarkingTranslator
 
 QUESTION = "Our tenants' union wants the council to publish every eviction filing as open data."
 SIMILAR = "Our tenant union wants the city council to publish all eviction filings as open data."

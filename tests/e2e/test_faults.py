@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.platforms import Platforms
-from tests.fakes.scenarios import chaos, isolation
+from testing.platforms import Platforms
+from testing.scenarios import chaos, isolation
 
 
 @pytest.fixture

@@ -22,9 +22,10 @@ from adapters.discord.markup import parse
 from bot.app import Agora
 from bot.config import parse_config
 from bot.richtext import to_plain
+from testing.polling import drain, eventually
+from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
+from testing.translator import MarkingTranslator
 from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
-from tests.fakes.translator import MarkingTranslator
 
 BOSTON = "C0BOSTON"
 PDF = b"%PDF-1.7 plan de vivienda " + bytes(range(256)) * 400
@@ -85,18 +86,15 @@ class Cities:
 
     async def until(self, check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
         """Drain the outbox until ``check()`` holds (events reach the core just after their ack)."""
-        assert self.app is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            assert await self.app.outbox.drain(10)
+        app = self.app
+        assert app is not None
+
+        async def drained_check() -> Any:
+            await drain(app.outbox)
             value = check()
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return value
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {what}")
+            return await value if asyncio.iscoroutine(value) else value
+
+        return await eventually(drained_check, what, timeout)
 
     def lima_posts(self, op: str = "post") -> list[dict[str, Any]]:
         """What the fake Discord accepted in Lima, with ``plain``: the text without Discord's markup."""

@@ -3,13 +3,13 @@ killed with SIGKILL twice during delivery; every copy arrives exactly once, in o
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.fakes.platforms import Platforms
+from testing.platforms import Platforms
+from testing.polling import database_settled, eventually
 
 MESSAGES = 1000
 
@@ -41,7 +41,8 @@ async def test_two_sigkills_during_a_burst_lose_and_double_nothing(platforms: Pl
     assert kills[0] < total * 0.5 and kills[1] < total * 0.85, kills
 
     await p.until(p.complete, 300, "every copy delivered")
-    await asyncio.sleep(1.0)  # a duplicate would show up now
+    # Count only once nothing is pending or being sent: a duplicate would have been posted by then.
+    await eventually(lambda: database_settled(p.workdir / "agora.db"), "the outbox to settle")
     assert p.stop_bot() == 0
     figures = p.check_exactly_once_in_order()
     assert figures["copies"] == total

@@ -9,7 +9,6 @@ the hot-topics report counts the corrected tags.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,10 @@ import pytest
 
 from bot.app import Agora
 from bot.config import parse_config
+from testing.polling import drain, eventually
+from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
+from testing.translator import MarkingTranslator
 from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
-from tests.fakes.translator import MarkingTranslator
 
 SLACK_BOSTON = "C0BOSTON"
 QUESTION = "Our tenants' union wants the council to publish every eviction filing as open data."
@@ -75,13 +75,11 @@ class Americas:
         return [str(r["content"]) for r in self.discord.records.get(str(self.lima), []) if r["op"] == "post"]
 
     async def until(self, check: Callable[[], Awaitable[Any]]) -> Any:
-        for _ in range(300):
-            assert await self.app.outbox.drain(10)
-            found = await check()
-            if found:
-                return found
-            await asyncio.sleep(0.01)
-        raise AssertionError("the relay never got there")
+        async def drained_check() -> Any:
+            await drain(self.app.outbox)
+            return await check()
+
+        return await eventually(drained_check, "the relay to get there")
 
     def topics(self, message_id: int) -> tuple[str, ...]:
         msg = self.app.store.message(message_id)

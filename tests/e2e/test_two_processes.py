@@ -31,7 +31,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
+from testing.polling import eventually
+from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
 
 TOKEN = re.compile(r"Q(\d{4})")
 WEB = (("boston", "Boston", "en"), ("guadalajara", "Guadalajara", "es"))
@@ -231,12 +232,10 @@ name = "demo"
 
 
 async def until(cluster: Cluster, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cluster.complete():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}: {cluster.slack_posts()}\n{cluster.log_text()[-4000:]}")
+    try:
+        await eventually(cluster.complete, what, timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {cluster.slack_posts()}\n{cluster.log_text()[-4000:]}") from None
 
 
 @pytest.fixture

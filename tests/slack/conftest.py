@@ -16,7 +16,7 @@ from bot.i18n import default_catalog
 from bot.model import Channel
 from bot.ports import AdapterContext
 from bot.richtext import RichText
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
+from testing.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
 
 BOSTON = "C0BOSTON"
 LIMA = "C0LIMA"

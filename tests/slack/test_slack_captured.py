@@ -11,7 +11,6 @@ the people, channels and groups those ids name, as the workspace they came from 
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import hashlib
 from collections.abc import AsyncIterator
@@ -36,8 +35,9 @@ from bot.richtext import (
     Text,
     to_plain,
 )
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack, event_callback
-from tests.fakes.translator import MarkingTranslator
+from testing.polling import drain, eventually
+from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack, event_callback
+from testing.translator import MarkingTranslator
 from tests.slack.captured import captured
 from tests.slack.conftest import BOSTON, LIMA
 
@@ -120,13 +120,18 @@ async def send(fake: FakeSlack, event: dict[str, Any]) -> None:
 
 async def lima_receives(fake: FakeSlack, agora: Agora, count: int = 1) -> list[dict[str, Any]]:
     """The copies posted in Lima (waits for ``count``)."""
-    for _ in range(500):
-        assert await agora.outbox.drain(10)
-        posts = fake.records_for(LIMA, "post")
-        if len(posts) >= count:
-            return posts
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"Lima received {fake.records_for(LIMA, 'post')}")
+    return await lima_records(fake, agora, "post", count)
+
+
+async def lima_records(fake: FakeSlack, agora: Agora, op: str, count: int = 1) -> list[dict[str, Any]]:
+    """Lima's records of ``op`` once there are at least ``count`` (the outbox drained between looks)."""
+
+    async def enough() -> list[dict[str, Any]] | None:
+        await drain(agora.outbox)
+        records = fake.records_for(LIMA, op)
+        return records if len(records) >= count else None
+
+    return await eventually(enough, f"{count} {op} in Lima")
 
 
 def body(post: dict[str, Any]) -> RichText:
@@ -322,12 +327,7 @@ async def test_edit_of_a_relayed_message(fake: FakeSlack, agora: Agora) -> None:
     await lima_receives(fake, agora)
     # its new message carries no ts: the previous message's is used
     await fake.deliver_event(whole_body_in_boston(captured("bolt_message_changed")))
-    for _ in range(500):
-        assert await agora.outbox.drain(10)
-        updates = fake.records_for(LIMA, "update")
-        if updates:
-            break
-        await asyncio.sleep(0.01)
+    updates = await lima_records(fake, agora, "update")
     (update,) = updates
     assert words(update) == "updated message" and body(update) == (Text("updated message"),)
 
@@ -339,22 +339,14 @@ async def test_edit_of_a_thread_reply_and_tombstone(fake: FakeSlack, agora: Agor
     await send(fake, in_boston(changed["previous_message"]))  # the reply as first posted
     await lima_receives(fake, agora, 2)
     await send(fake, in_boston(changed))
-    for _ in range(500):
-        assert await agora.outbox.drain(10)
-        if fake.records_for(LIMA, "update"):
-            break
-        await asyncio.sleep(0.01)
+    await lima_records(fake, agora, "update")
     (update,) = fake.records_for(LIMA, "update")
     assert words(update) == "updated message"
     # a thread root deleted while it has replies turns into a tombstone: its copies go too
     tombstone = captured("message_changed_tombstone")
     tombstone["message"]["ts"] = tombstone["previous_message"]["ts"] = root["ts"]
     await send(fake, in_boston(tombstone))
-    for _ in range(500):
-        assert await agora.outbox.drain(10)
-        if fake.records_for(LIMA, "delete"):
-            break
-        await asyncio.sleep(0.01)
+    await lima_records(fake, agora, "delete")
     (delete,) = fake.records_for(LIMA, "delete")
     assert delete["ts"] == fake.records_for(LIMA, "post")[0]["ts"]
 
@@ -364,11 +356,7 @@ async def test_delete_of_a_relayed_message(fake: FakeSlack, agora: Agora) -> Non
     await send(fake, in_boston(deleted["event"]["previous_message"]))
     (post,) = await lima_receives(fake, agora)
     await fake.deliver_event(whole_body_in_boston(deleted))
-    for _ in range(500):
-        assert await agora.outbox.drain(10)
-        if fake.records_for(LIMA, "delete"):
-            break
-        await asyncio.sleep(0.01)
+    await lima_records(fake, agora, "delete")
     assert [d["ts"] for d in fake.records_for(LIMA, "delete")] == [post["ts"]]
 
 
@@ -394,12 +382,7 @@ async def test_shared_files_are_uploaded_to_the_other_city(fake: FakeSlack, agor
         f.update({k: hosted[k] for k in ("id", "url_private", "url_private_download")})
         want.add((f["name"], hashlib.sha256(data).hexdigest()))
     await send(fake, in_boston(event))
-    for _ in range(1000):
-        assert await agora.outbox.drain(10)
-        uploads = fake.records_for(LIMA, "upload")
-        if len(uploads) >= len(want):
-            break
-        await asyncio.sleep(0.01)
+    uploads = await lima_records(fake, agora, "upload", len(want))
     assert {(u["name"], u["sha256"]) for u in uploads} == want
     (message,) = [m for m in fake.channels[LIMA].messages if m.get("files")]
     assert event["text"] in message["text"]

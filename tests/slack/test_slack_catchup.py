@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bot.events import ChannelRef, IncomingMessage, OutgoingMessage
 from bot.richtext import plain
-from tests.fakes.slack_server import TEAM, FakeSlack, event_callback, load_payload, message_event
+from testing.slack_server import TEAM, FakeSlack, event_callback, load_payload, message_event
 from tests.slack.conftest import BOSTON, LIMA, AdapterFactory
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from bot.events import Author, ChannelRef, CommandInvoked, Event, Reply, TranslateRequest
 from bot.richtext import Styled, Text, plain
-from tests.fakes.slack_server import TEAM, FakeSlack
+from testing.slack_server import TEAM, FakeSlack
 from tests.slack.conftest import BOSTON, LIMA, AdapterFactory
 
 BOSTON_REF = ChannelRef("slack", TEAM, BOSTON)

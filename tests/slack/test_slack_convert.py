@@ -18,7 +18,7 @@ from adapters.slack.convert import (
 )
 from bot.events import Attachment
 from bot.richtext import Emoji, Styled, Text
-from tests.fakes.slack_server import load_payload
+from testing.slack_server import load_payload
 
 OWN = Identity(bot_id="BBOT", bot_user_id="UBOT")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.fakes.slack_server import TEAM, FakeSlack
+from testing.slack_server import TEAM, FakeSlack
 from tests.slack.conftest import AdapterFactory
 
 

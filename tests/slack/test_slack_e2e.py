@@ -19,8 +19,9 @@ import pytest
 from bot.app import Agora
 from bot.config import parse_config
 from bot.richtext import from_json, to_plain
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
-from tests.fakes.translator import MarkingTranslator
+from testing.polling import drain
+from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
+from testing.translator import MarkingTranslator
 from tests.slack.conftest import BOSTON
 
 QUESTION = "How do your shelters count families with children?"
@@ -77,7 +78,7 @@ async def test_question_from_slack_and_answer_from_the_web(fake: FakeSlack, agor
     rid, _ = await fake.command("/ask", QUESTION, user="U0ANA", channel=BOSTON)
     (confirmation,) = await fake.wait_for(lambda: fake.responses_for(rid))
     assert "#" in confirmation["text"]  # "Your question #1 is on its way…", in Ana's language (en-US)
-    assert await agora.outbox.drain(10)
+    await drain(agora.outbox)
 
     async with aiohttp.ClientSession() as session:
         (question,) = await web_messages(agora, session)
@@ -88,7 +89,7 @@ async def test_question_from_slack_and_answer_from_the_web(fake: FakeSlack, agor
         body = {"user": "Luis", "text": ANSWER, "thread_id": question["id"]}
         async with session.post(f"{web_url(agora)}/api/channels/guadalajara/messages", json=body) as resp:
             assert resp.status == 201
-    assert await agora.outbox.drain(10)
+    await drain(agora.outbox)
 
     # The Slack side: the question's copy is a thread root in #boston, the answer is in its thread,
     # posted under the author's name and stamped with its nonce.
@@ -105,7 +106,7 @@ async def test_question_from_slack_and_answer_from_the_web(fake: FakeSlack, agor
     await fake.user_posts(BOSTON, "U0ANA", "Thank you, that helps a lot.", thread_ts=roots[0]["ts"])
     async with aiohttp.ClientSession() as session:
         for _ in range(300):  # the adapter hands the event to the core just after acknowledging it
-            assert await agora.outbox.drain(10)
+            await drain(agora.outbox)
             found = [m for m in await web_messages(agora, session) if "Thank you" in shown(m)]
             if found:
                 break

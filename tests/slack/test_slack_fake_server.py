@@ -11,7 +11,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.richtext import to_plain
-from tests.fakes.slack_server import BOT_TOKEN, FakeSlack, event_callback, message_event
+from testing.slack_server import BOT_TOKEN, FakeSlack, event_callback, message_event
 from tests.slack.conftest import BOSTON, AdapterFactory
 
 
@@ -20,7 +20,7 @@ async def test_standalone_process_keeps_its_records(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.fakes.slack_server",
+        "testing.slack_server",
         "--state",
         str(state),
         "--channel",

@@ -15,7 +15,7 @@ from adapters.slack.settings import SlackSettings
 from bot.errors import ConfigError, DeliveryError
 from bot.events import Attachment, Author, ChannelRef, IncomingMessage, OutgoingFile, OutgoingMessage
 from bot.richtext import plain
-from tests.fakes.slack_server import TEAM, FakeSlack
+from testing.slack_server import TEAM, FakeSlack
 from tests.slack.conftest import BOSTON, LIMA, AdapterFactory
 
 BOSTON_REF = ChannelRef("slack", TEAM, BOSTON)

@@ -7,7 +7,7 @@ import time
 from adapters.slack import SlackAdapter, blocks
 from bot.events import ChannelRef, CommandInvoked, Event, IncomingMessage, OutgoingMessage, Reply, TranslateRequest
 from bot.richtext import Styled, Text, plain
-from tests.fakes.slack_server import TEAM, FakeSlack, event_callback, message_event
+from testing.slack_server import TEAM, FakeSlack, event_callback, message_event
 from tests.slack.captured import captured
 from tests.slack.conftest import BOSTON, LIMA, AdapterFactory, Sink
 

@@ -7,7 +7,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.events import Attachment, Author, ChannelRef, IncomingMessage, MessageDeleted, MessageEdited, OutgoingMessage
 from bot.richtext import Mention, Styled, Text, plain
-from tests.fakes.slack_server import TEAM, FakeSlack, event_callback, load_payload, message_event
+from testing.slack_server import TEAM, FakeSlack, event_callback, load_payload, message_event
 from tests.slack.conftest import BOSTON, LIMA, AdapterFactory
 
 BOSTON_REF = ChannelRef("slack", TEAM, BOSTON)

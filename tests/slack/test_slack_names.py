@@ -11,7 +11,7 @@ from adapters.slack.users import UserDirectory
 from bot.errors import DeliveryError
 from bot.events import IncomingMessage, MessageEdited, TranslateRequest
 from bot.richtext import Mention, Styled, Text, neutralise, to_plain
-from tests.fakes.slack_server import TEAM, FakeSlack
+from testing.slack_server import TEAM, FakeSlack
 from tests.slack.conftest import BOSTON, AdapterFactory
 
 ISSUE_TEXT = "Thanks <@U0LUIS> for the data in <#C0LIMA>, cc <!subteam^S0DATA> and <@U0ANA|ana.b>"

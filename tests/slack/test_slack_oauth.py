@@ -12,7 +12,7 @@ from adapters.slack import SlackAdapter
 from bot.errors import DeliveryError
 from bot.events import ChannelRef, IncomingMessage, OutgoingMessage
 from bot.richtext import plain
-from tests.fakes.slack_server import CLIENT_ID, CLIENT_SECRET, FakeSlack
+from testing.slack_server import CLIENT_ID, CLIENT_SECRET, FakeSlack
 from tests.slack.conftest import AdapterFactory, Sink, linked
 
 # slack_sdk's oauth.v2.access builds aiohttp.BasicAuth, which aiohttp 3.14 deprecates (the call still works)

@@ -10,7 +10,7 @@ from adapters.slack import blocks
 from bot.errors import DeliveryError
 from bot.events import Author, ChannelRef, MessageRef, OutgoingMessage
 from bot.richtext import Link, Mention, Styled, Text, plain
-from tests.fakes.slack_server import TEAM, FakeSlack
+from testing.slack_server import TEAM, FakeSlack
 from tests.slack.conftest import BOSTON, LIMA, AdapterFactory
 
 LIMA_REF = ChannelRef("slack", TEAM, LIMA)

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from adapters.slack import SlackAdapter
 from bot.events import CommandInvoked, IncomingMessage, TranslateRequest
-from tests.fakes.slack_server import TEAM, FakeSlack, message_shortcut, sign, slash_command
+from testing.slack_server import TEAM, FakeSlack, message_shortcut, sign, slash_command
 from tests.slack.captured import captured
 from tests.slack.conftest import BOSTON, AdapterFactory, Sink
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.errors import TranslationError
 from bot.richtext import Emoji, LineBreak, Link, Mention, Styled, Text, plain
-from tests.fixtures.tiny_argos import GLOSSARIES, build_package, fake_minisbd_onnx
+from testing.tiny_argos import GLOSSARIES, build_package, fake_minisbd_onnx
 from tests.fixtures.translation_helpers import argos_config
 from translations import create
 from translations.backends.argos import ArgosEngine

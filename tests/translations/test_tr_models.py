@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.richtext import plain, to_plain
-from tests.fixtures.tiny_argos import GLOSSARIES, build_package
+from testing.tiny_argos import GLOSSARIES, build_package
 from tests.fixtures.translation_helpers import argos_config
 from tests.fixtures.translation_package_server import Offer, PackageServer
 from translations import create

@@ -18,7 +18,8 @@ import pytest
 from adapters.web import markup
 from bot.app import Agora
 from bot.richtext import from_json, plain, to_plain
-from tests.fakes.translator import MarkingTranslator
+from testing.polling import drain
+from testing.translator import MarkingTranslator
 from tests.web.conftest import CITIES, web_config
 
 QUESTION = "How do cities run the PIT count for homeless people?"
@@ -65,7 +66,7 @@ class Playground:
         await self.drain()
 
     async def drain(self) -> None:
-        assert await self.agora.outbox.drain(10)
+        await drain(self.agora.outbox)
 
     async def roots(self, cid: str) -> list[dict[str, Any]]:
         return [m for m in await self.messages(cid) if m["thread_id"] is None]

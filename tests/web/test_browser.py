@@ -31,7 +31,7 @@ from bot.config import Config
 from bot.i18n import default_catalog
 from bot.richtext import plain
 from bot.topics import default_tagger
-from tests.fakes.translator import MarkingTranslator
+from testing.translator import MarkingTranslator
 from tests.web.conftest import web_config
 
 pytestmark = pytest.mark.browser

@@ -22,7 +22,7 @@ import pytest
 from bot.app import Agora
 from bot.config import parse_config
 from bot.errors import ConfigError
-from tests.fakes.translator import MarkingTranslator
+from testing.translator import MarkingTranslator
 from tests.web.conftest import CITIES, web_config
 
 TOKEN = "s3cret-playground-token-0123456789"

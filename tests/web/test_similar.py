@@ -18,7 +18,8 @@ import pytest
 
 from bot.app import Agora
 from bot.richtext import from_json, to_plain
-from tests.fakes.translator import MarkingTranslator
+from testing.polling import drain
+from testing.translator import MarkingTranslator
 from tests.web.conftest import web_config
 
 EARLIER = "Como vocês fazem a contagem anual da população em situação de rua? Usam voluntários ou equipe contratada?"
@@ -42,7 +43,7 @@ class Client:
 
     async def ask(self, cid: str, question: str) -> dict[str, Any]:
         answer: dict[str, Any] = await self.post(cid, f"/ask {question}")
-        assert await self.agora.outbox.drain(10)
+        await drain(self.agora.outbox)
         return answer
 
     async def messages(self, cid: str) -> list[dict[str, Any]]:
@@ -71,7 +72,7 @@ async def test_ask_suggests_the_earlier_question_from_another_language(web: Clie
     assert first["similar"] == []  # nothing earlier in the network
     (copy,) = [m for m in await web.messages("guadalajara") if m["thread_id"] is None]
     await web.post("guadalajara", "Aquí usamos voluntarios con capacitación.", thread_id=copy["id"], status=201)
-    assert await web.agora.outbox.drain(10)
+    await drain(web.agora.outbox)
 
     answer = await web.ask("boston", LATER)
 
@@ -120,7 +121,7 @@ async def test_an_edited_question_is_suggested_for_what_it_now_asks(web: Client)
     (own,) = [m for m in await web.messages("recife") if m["own"]]
     async with web.session.patch(f"/api/channels/recife/messages/{own['id']}", json={"text": EARLIER}) as resp:
         assert resp.status == 200, await resp.text()
-    assert await web.agora.outbox.drain(10)
+    await drain(web.agora.outbox)
 
     answer = await web.ask("boston", LATER)
     assert [s["message_id"] for s in answer["similar"]] == [own["message_id"]]

@@ -1,4 +1,4 @@
-"""Fault and load scenarios over :class:`tests.fakes.platforms.Platforms`.
+"""Fault and load scenarios over :class:`testing.platforms.Platforms`.
 
 Each returns the figures it measured; the tests assert on them and
 ``agora bench load`` prints them.
@@ -12,7 +12,7 @@ import statistics
 import time
 from typing import Any
 
-from tests.fakes.platforms import Linked, Platforms
+from testing.platforms import Linked, Platforms
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -17,12 +17,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
+from testing.discord_server import FakeDiscord
+from testing.polling import eventually
+from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
 
 TOKEN = re.compile(r"Q(\d{4,6})")
 SENTENCES = {
@@ -164,16 +166,16 @@ class Platforms:
                 env=self.env(),
                 cwd=self.workdir,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("agora exited:\n" + self.log.read_text()[-3000:])
+
+        def connected() -> bool:
             discord_now = len(self.discord.identifies) + self.discord.resumes
             running = b"Agora is running" in self.log.read_bytes()[offset:]
-            if running and self.slack.socket_connections > slack_before and discord_now > discord_before:
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError("agora did not connect:\n" + self.log.read_text()[-3000:])
+            return running and self.slack.socket_connections > slack_before and discord_now > discord_before
+
+        try:
+            await self.until(connected, timeout, "agora to connect")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n" + self.log.read_text()[-3000:]) from None
 
     def kill_bot(self) -> None:
         assert self.proc is not None
@@ -271,15 +273,15 @@ class Platforms:
                 out[int(m.group(1))] = int(mid)
         return out
 
-    async def until(self, check: Any, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if check():
-                return
+    async def until(self, check: Callable[[], object], timeout: float, what: str) -> None:
+        """Poll ``check``; fail at once if the bot process died meanwhile."""
+
+        def alive_and_done() -> object:
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"agora died while waiting for {what}:\n" + self.log.read_text()[-3000:])
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}")
+            return check()
+
+        await eventually(alive_and_done, what, timeout)
 
     def check_exactly_once_in_order(self) -> dict[str, Any]:
         """Every expected copy once, per channel in the order the bot committed the messages."""
