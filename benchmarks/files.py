@@ -11,7 +11,8 @@ Figures: seconds from the post to the first and to the last uploaded copy,
 the fetch, the bot's resident memory before and its peak after (VmHWM), and
 whether every copy carries the same bytes (sha256).
 
-Needs the repository checkout (the fake platforms live in tests/fakes).
+The fakes come from the testing kit (testing/); the fake Discord still needs the repository
+checkout until it moves there (see testing/discord_server.py).
 Run: ``agora bench files --json`` or ``python -m benchmarks.files [--mb 20]``.
 """
 
@@ -27,8 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-from benchmarks.load import _use_repository_tests
 
 DESTINATIONS = 10  # 5 Slack + 5 Discord
 SLACK_PACE = 1.0
@@ -103,7 +102,6 @@ async def _bench(megabytes: int) -> dict[str, Any]:
 
 
 def run(megabytes: int = 20) -> dict[str, Any]:
-    _use_repository_tests()
     return asyncio.run(_bench(megabytes))
 
 

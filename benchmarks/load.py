@@ -11,7 +11,8 @@ pace was kept, the bot's peak RSS, and how fast it acknowledged Slack's Socket
 Mode envelopes (``slack_ack_p50_ms``/``p99``; Slack re-sends after 3 s, counted
 in ``slack_event_retries``).
 
-Needs the repository checkout (the fake platforms live in tests/fakes).
+The fakes come from the testing kit (testing/); the fake Discord still needs the repository
+checkout until it moves there (see testing/discord_server.py).
 Run: ``agora bench load --json`` or ``python -m benchmarks.load [--messages N]``.
 """
 
@@ -21,7 +22,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -52,19 +52,7 @@ async def _bench(messages: int, channels: int, translation: str) -> dict[str, An
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _use_repository_tests() -> None:
-    """Import tests/ from this checkout (argos-translate-lt installs a ``tests`` package of its own)."""
-    repo = Path(__file__).resolve().parents[1]
-    if not (repo / "tests" / "fakes" / "platforms.py").exists():
-        raise RuntimeError("agora bench load needs the repository checkout (tests/fakes)")
-    if str(repo) not in sys.path:
-        sys.path.insert(0, str(repo))
-    for name in [m for m in sys.modules if m == "tests" or m.startswith("tests.")]:
-        del sys.modules[name]
-
-
 def run(messages: int = 1000, channels: int = 50, translation: str = "auto") -> dict[str, Any]:
-    _use_repository_tests()
     return asyncio.run(_bench(messages, channels, translation))
 
 

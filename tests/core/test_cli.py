@@ -90,3 +90,13 @@ def test_bench_prints_one_json_object_with_the_relay_figures(monkeypatch: pytest
     assert figures["channels"] == 50 and figures["messages"] == 10
     assert figures["relay_p50_ms"] > 0 and figures["relay_p99_ms"] >= figures["relay_p50_ms"]
     assert figures["messages_per_s"] > 0
+
+
+def test_bench_old_suite_names_still_run_under_their_new_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    import benchmarks.translation_overhead
+
+    monkeypatch.setattr(benchmarks.translation_overhead, "run", lambda: {"ratio": 1.2})
+    result = CliRunner().invoke(main, ["bench", "--json", "translate"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"translation_overhead": {"ratio": 1.2}}
+    assert "'translate' is now 'translation_overhead'" in result.stderr

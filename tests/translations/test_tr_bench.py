@@ -1,4 +1,4 @@
-"""``agora bench translate``: both paths run for real on a handful of messages (figures only, no timings)."""
+"""``agora bench translation_overhead``: both paths run for real on a handful of messages (figures only, no timings)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.translate import Message, RawApertium, RawArgos, dev_rows, measure, messages
+from benchmarks.translation_overhead import Message, RawApertium, RawArgos, dev_rows, measure, messages
 from bot.richtext import Code, Emoji, Link, Mention, Text
 from translations.detect import LanguageDetector
 

@@ -1,4 +1,4 @@
-"""What Agora's translation layer costs over its engines: ``agora bench translate``.
+"""What Agora's translation layer costs over its engines: ``agora bench translation_overhead``.
 
 Per backend, the same chat messages go two ways:
 
@@ -22,8 +22,8 @@ turns on every message, so noise and drift hit both alike.
 ``cost_ratio`` is raw_per_s / agora_per_s; the target is <= 1.2.
 
 Needs the repository checkout (the tiny models are built by
-tests/fixtures/tiny_argos.py). Run: ``agora bench translate --json`` or
-``python -m benchmarks.translate``.
+testing/tiny_argos.py). Run: ``agora bench translation_overhead --json`` or
+``python -m benchmarks.translation_overhead``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import os
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -272,16 +271,6 @@ async def measure(
 # ------------------------------------------------------------------ setup
 
 
-def _use_repository_tests() -> None:
-    """Import tests/ from this checkout (argos-translate-lt installs a ``tests`` package of its own)."""
-    if not (REPO / "tests" / "fixtures" / "tiny_argos.py").exists():
-        raise RuntimeError("agora bench translate needs the repository checkout (tests/fixtures/tiny_argos.py)")
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    for name in [m for m in sys.modules if m == "tests" or m.startswith("tests.")]:
-        del sys.modules[name]
-
-
 @contextmanager
 def _argos_home(root: Path) -> Iterator[None]:
     """argostranslate reads ARGOS_* and mkdirs its directories at import: keep both inside ``root``."""
@@ -300,7 +289,6 @@ def _argos_home(root: Path) -> Iterator[None]:
 
 def tiny_packages(work: Path) -> Path:
     """The tiny en-es, es-en, es-pt, pt-es models, installed under ``work``."""
-    _use_repository_tests()
     from testing.tiny_argos import build_packages
     from translations.backends.argos import argos_runtime
     from translations.models import install_files

@@ -1,4 +1,4 @@
-"""Translation figures, printed as JSON (behind ``agora bench translation``).
+"""Translation figures, printed as JSON (behind ``agora bench translation_speed``).
 
 - detection: accuracy per language on the development set, with no channel
   language, and with a *wrong* one (the text must still win), plus latency;
@@ -11,7 +11,7 @@ Tiny models measure our pipeline (protection, batching, threading, CTranslate2
 calls), not translation quality; real models are ~100 ms per sentence on one
 core (notes/translation.md §6).
 
-Run: ``python benchmarks/translation.py``.
+Run: ``python -m benchmarks.translation_speed``.
 """
 
 from __future__ import annotations
