@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.web import files, markup
+from adapters.web import files, markup, tables
 from adapters.web.operations import OperationsRoutes
 from adapters.web.policy import RequestPolicy
 from adapters.web.settings import WebSettings
@@ -67,48 +67,7 @@ class WebAdapter:
         self._sink: EventSink | None = None
         self._runner: web.AppRunner | None = None
         self.url = ""
-        self._ensure_table()
-
-    # ------------------------------------------------------------ storage
-
-    def _ensure_table(self) -> None:
-        with write_transaction(self.db):  # two processes starting at once create it once
-            if "web_messages" not in self.db.table_names():
-                self._create_table()
-            elif "files" not in self.db.table("web_messages").columns_dict:
-                self.db.table("web_messages").add_column("files", str)
-
-    def _create_table(self) -> None:
-        self.db.table("web_messages").create(
-            {
-                "id": int,
-                "channel": str,
-                "user": str,
-                "city": str,
-                "lang": str,
-                "text": str,
-                "segments": str,
-                "footer": str,
-                "original_text": str,
-                "original_lang": str,
-                "topics": str,
-                "topic_labels": str,
-                "thread_id": int,
-                "nonce": str,
-                "message_id": int,
-                "is_copy": int,
-                "own": int,
-                "original_segments": str,
-                "translated": int,
-                "deleted": int,
-                "edited_at": float,
-                "created_at": float,
-                "files": str,
-            },
-            pk="id",
-        )
-        self.db.table("web_messages").create_index(["nonce"], unique=True)
-        self.db.table("web_messages").create_index(["channel", "id"])
+        tables.apply(self.db)
 
     def channels(self) -> dict[str, Channel]:
         """API id (the channel part of ``web:space/channel``) -> linked channel."""

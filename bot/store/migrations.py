@@ -223,3 +223,9 @@ def m007_topic_day_counts(db: Database) -> None:
     from bot.store.counts import create_counts
 
     create_counts(db)
+
+
+@migrations()
+def m008_drop_installs(db: Database) -> None:
+    """Nothing ever read or wrote ``installs`` (Slack keeps its own ``slack_installations``)."""
+    db.table("installs").drop(ignore=True)

@@ -1,0 +1,42 @@
+"""The web adapter's table upgrades through its own named migrations, like the core's and Slack's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+
+from adapters.web import tables
+from bot.store import open_database
+
+OLD_COLUMNS = {"id": int, "channel": str, "text": str, "nonce": str, "deleted": int, "created_at": float}
+
+
+def test_a_fresh_database_gets_the_whole_table_once(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "agora.db")
+    tables.apply(db)
+    tables.apply(db)
+    assert "files" in db.table("web_messages").columns_dict
+    assert {tuple(i.columns) for i in db.table("web_messages").indexes} >= {("nonce",), ("channel", "id")}
+    applied = [r["name"] for r in db.query("select name from _sqlite_migrations where migration_set = 'agora-web'")]
+    assert applied == ["m001_web_messages", "m002_files"]
+
+
+def test_a_table_made_before_files_keeps_its_rows_and_gains_the_column(tmp_path: Path) -> None:
+    db = sqlite_utils.Database(tmp_path / "agora.db")
+    db.table("web_messages").create(OLD_COLUMNS, pk="id")  # what the created-if-missing code once made
+    db.table("web_messages").insert({"id": 7, "channel": "boston", "text": "hi", "nonce": "n7", "deleted": 0})
+    tables.apply(db)
+    assert "files" in db.table("web_messages").columns_dict
+    assert db.table("web_messages").get(7)["text"] == "hi"
+
+
+def test_the_unused_installs_table_is_dropped_on_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "agora.db"
+    db = open_database(path)
+    assert "installs" not in db.table_names()
+    db.table("installs").create({"platform": str, "space": str}, pk=("platform", "space"))
+    db.execute("delete from _sqlite_migrations where name = 'm008_drop_installs'")
+    db.conn.commit()
+    db.close()
+    assert "installs" not in open_database(path).table_names()
