@@ -4,52 +4,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.richtext import (
-    Code,
     CodeBlock,
     Emoji,
     LineBreak,
     Link,
     Mention,
-    Quote,
     RichText,
-    Segment,
-    Styled,
     Text,
     from_json,
     neutralise,
-    normalise,
     plain,
     protected,
     split,
     to_json,
     to_plain,
 )
-
-words = st.text(st.sampled_from("abcdefghij klmnop.,!?¿¡ ñãçé"), min_size=1, max_size=40)
-segments: st.SearchStrategy[Segment] = st.one_of(
-    words.map(Text),
-    st.just(LineBreak()),
-    st.builds(Mention, st.sampled_from(["user", "channel", "group", "broadcast"]), st.text("U0123", min_size=1), words),
-    st.builds(Link, st.just("https://example.org/x"), st.one_of(st.none(), words)),
-    st.builds(Emoji, st.sampled_from(["smile", "thumbsup"])),
-    st.builds(Code, words),
-    st.builds(CodeBlock, st.text("abc =\n", min_size=1, max_size=200)),
-    st.builds(
-        Styled,
-        st.sampled_from(["bold", "italic", "strike"]),
-        st.lists(words.map(Text), min_size=1, max_size=3).map(tuple),
-    ),
-    st.builds(Quote, st.lists(words.map(Text), min_size=1, max_size=2).map(tuple)),
-)
-rich = st.lists(segments, max_size=40).map(lambda segs: normalise(tuple(segs)))
+from tests.strategies import any_rich_text
 
 
-@given(rich)
+@given(any_rich_text)
 def test_json_round_trip(rt: RichText) -> None:
     assert from_json(to_json(rt)) == rt
 
 
-@given(rich)
+@given(any_rich_text)
 def test_neutralise_leaves_no_mention_and_keeps_everything_else(rt: RichText) -> None:
     out = neutralise(rt)
     assert not any(isinstance(s, Mention) for s in protected(out))
@@ -57,7 +35,7 @@ def test_neutralise_leaves_no_mention_and_keeps_everything_else(rt: RichText) ->
 
 
 @settings(max_examples=300)
-@given(rich, st.integers(min_value=8, max_value=300))
+@given(any_rich_text, st.integers(min_value=8, max_value=300))
 def test_split_respects_the_limit_and_loses_no_words(rt: RichText, limit: int) -> None:
     parts = split(rt, limit)
     for part in parts:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from adapters.slack import blocks
 from bot.richtext import CodeBlock, LineBreak, Mention, Quote, RichText, Segment, Styled, normalise, to_plain
-from tests.slack.test_slack_markup import rich_texts
+from tests.strategies import slack_rich_text
 
 
 def unlabelled(rt: RichText) -> RichText:
@@ -34,7 +34,7 @@ def unlabelled(rt: RichText) -> RichText:
 
 
 @settings(max_examples=400, deadline=None)
-@given(rich_texts())
+@given(slack_rich_text)
 def test_render_parse_round_trip(rt: RichText) -> None:
     rendered = blocks.render(rt)
     back = blocks.parse(rendered) if rendered else ()

@@ -21,6 +21,7 @@ from bot.richtext import (
     Text,
     normalise,
 )
+from tests.strategies import slack_rich_text
 
 
 def B(*children: Segment) -> Styled:
@@ -145,87 +146,9 @@ def test_entities_round_trip() -> None:
 
 # ----------------------------------------------------------------- property
 
-# Words Slack can carry unambiguously: no emphasis markers, backticks or colons
-# (Slack has no escape for them), and the entity characters that must be escaped.
-WORD = st.text(
-    alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyzABCDEFXYZ0123456789éãçñ¿?!.,;'\"()[]{}/#@$%&<>+=-")),
-    min_size=1,
-    max_size=8,
-).filter(lambda w: not w.startswith(">"))
-IDS = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=2, max_size=9)
-LABEL = st.text(alphabet=st.sampled_from(list("abc XYZ-_.é&<>|")), min_size=1, max_size=10).filter(
-    lambda s: s.strip() == s and s
-)
-URL = st.builds(
-    lambda host, path: f"https://{host}.org/{path}",
-    st.text(alphabet="abcdefghij", min_size=1, max_size=8),
-    st.text(alphabet="abcdefghij0123456789/._-?=&%", max_size=12),
-)
-
-
-def words(min_size: int = 1) -> st.SearchStrategy[Text]:
-    return st.lists(WORD, min_size=min_size, max_size=4).map(lambda ws: Text(" ".join(ws)))
-
-
-ATOMS: st.SearchStrategy[Segment] = st.one_of(
-    words(),
-    st.builds(Mention, st.just("user"), IDS.map(lambda s: "U" + s), st.one_of(st.just(""), LABEL)),
-    st.builds(Mention, st.just("channel"), IDS.map(lambda s: "C" + s), st.one_of(st.just(""), LABEL)),
-    st.builds(Mention, st.just("group"), IDS.map(lambda s: "S" + s), st.one_of(st.just(""), LABEL)),
-    st.builds(Mention, st.just("broadcast"), st.sampled_from(["here", "channel", "everyone"])),
-    st.builds(Link, URL, st.one_of(st.none(), LABEL)),
-    st.builds(Emoji, st.text(alphabet="abcdefghijklmnopqrstuvwxyz_+-", min_size=1, max_size=12)),
-    st.builds(
-        Code,
-        st.text(alphabet=st.sampled_from(list("abc xyz()*_~:<>&=")), min_size=1, max_size=10).filter(
-            lambda s: s.strip() == s
-        ),
-    ),
-)
-
-
-def styled(inner: st.SearchStrategy[Segment], style: str, mark: str) -> st.SearchStrategy[Segment]:
-    return st.lists(inner, min_size=1, max_size=3).map(
-        lambda segs: Styled(style, normalise(_spaced(segs)), mark)  # type: ignore[arg-type]
-    )
-
-
-def _spaced(segs: list[Segment]) -> list[Segment]:
-    out: list[Segment] = []
-    for i, seg in enumerate(segs):
-        if i:
-            out.append(Text(" "))
-        out.append(seg)
-    return out
-
-
-INLINE: st.SearchStrategy[Segment] = st.one_of(
-    ATOMS,
-    styled(ATOMS, "bold", "*"),
-    styled(ATOMS, "italic", "_"),
-    styled(ATOMS, "strike", "~"),
-    styled(styled(ATOMS, "italic", "_"), "bold", "*"),
-)
-LINE: st.SearchStrategy[list[Segment]] = st.one_of(
-    st.lists(INLINE, min_size=0, max_size=5).map(_spaced),
-    st.lists(INLINE, min_size=1, max_size=3).map(lambda segs: [Quote(normalise(_spaced(segs)))]),
-    st.text(alphabet="abc xyz\n*_<>&`", max_size=20).map(lambda t: [CodeBlock(t)] if "```" not in t else []),
-)
-
-
-@st.composite
-def rich_texts(draw: st.DrawFn) -> RichText:
-    lines = draw(st.lists(LINE, max_size=5))
-    out: list[Segment] = []
-    for i, line in enumerate(lines):
-        if i:
-            out.append(LineBreak())
-        out.extend(line)
-    return normalise(out)
-
 
 @settings(max_examples=400, deadline=None)
-@given(rich_texts())
+@given(slack_rich_text)
 def test_parse_render_round_trip(rt: RichText) -> None:
     assert parse(render(rt)) == normalise(rt)
 

@@ -13,50 +13,18 @@ from hypothesis import strategies as st
 
 from bot.ports import Translator
 from bot.richtext import (
-    Code,
-    CodeBlock,
-    Emoji,
-    LineBreak,
     Link,
-    Mention,
     Quote,
     RichText,
-    Segment,
     Styled,
     Text,
     normalise,
 )
 from tests.fixtures.fake_libretranslate import FakeLibreTranslate
 from tests.fixtures.translation_helpers import argos_config
+from tests.strategies import translatable_rich_text
 from translations import create
 from translations.cache import MemoryCache
-
-WORDS = ["hello", "world", "mayor", "hola", "mundo", "the", "plan", "casa", "roja", "olá", "PIT", "Buenos Aires"]
-chars = st.characters(blacklist_categories=("Cs", "Cc"))
-words = st.text(alphabet=chars, max_size=12) | st.sampled_from(WORDS)
-text = st.lists(words, min_size=1, max_size=5).map(" ".join).map(Text)
-ident = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=8)
-label = st.text(alphabet=chars, max_size=10)
-atoms: st.SearchStrategy[Segment] = st.one_of(
-    st.builds(Mention, st.sampled_from(["user", "channel", "group", "broadcast"]), ident, label),
-    st.builds(Link, st.sampled_from(["https://x.y/a?b=[1]", "https://city.gov/plan", "mailto:a@b.c"]), st.none()),
-    st.builds(Link, st.just("https://city.gov/r"), st.lists(words, min_size=1, max_size=3).map(" ".join)),
-    st.builds(Emoji, st.sampled_from(["smile", "+1", "tada"]), st.none() | ident),
-    st.builds(Code, st.text(alphabet=chars, min_size=1, max_size=10)),
-    st.builds(CodeBlock, st.text(alphabet=chars, min_size=1, max_size=20), st.sampled_from(["", "py"])),
-    st.just(LineBreak()),
-)
-inline = st.one_of(text, atoms)
-nested = st.one_of(
-    st.builds(
-        Styled,
-        st.sampled_from(["bold", "italic", "strike"]),
-        st.lists(inline, min_size=1, max_size=3).map(tuple),
-        st.sampled_from(["*", "_", ""]),
-    ),
-    st.builds(Quote, st.lists(inline, min_size=1, max_size=3).map(tuple)),
-)
-rich_texts = st.lists(st.one_of(text, atoms, nested), min_size=1, max_size=8).map(tuple)
 
 
 def skeleton(rt: RichText) -> list[Any]:
@@ -111,7 +79,7 @@ async def backend(request: pytest.FixtureRequest, argos_dir: Path) -> AsyncItera
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rt=rich_texts, pair=st.sampled_from([("en", "es"), ("en", "pt"), ("pt", "en"), ("es", "pt")]))
+@given(rt=translatable_rich_text, pair=st.sampled_from([("en", "es"), ("en", "pt"), ("pt", "en"), ("es", "pt")]))
 async def test_protected_segments_survive_every_backend(
     backend: Translator, rt: RichText, pair: tuple[str, str]
 ) -> None:
@@ -129,7 +97,7 @@ async def identity_lt() -> AsyncIterator[Translator]:
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rt=rich_texts)
+@given(rt=translatable_rich_text)
 async def test_an_engine_that_changes_nothing_gives_back_the_exact_message(
     identity_lt: Translator, rt: RichText
 ) -> None:

@@ -14,11 +14,10 @@ from bot.richtext import (
     Mention,
     Quote,
     RichText,
-    Segment,
     Styled,
     Text,
-    normalise,
 )
+from tests.strategies import web_rich_text
 
 GOLDEN: list[tuple[str, RichText]] = [
     ("hello", (Text("hello"),)),
@@ -74,53 +73,8 @@ def test_rendering_the_golden_parse_gives_back_the_source_where_it_was_canonical
     assert parse(render(expected)) == expected
 
 
-word = st.text(st.sampled_from("abcxyz ñé.,!?*_~`[]()|@:>#\\-/h"), min_size=1, max_size=12)
-name = st.text(st.sampled_from("abcdefgh"), min_size=1, max_size=8)
-inline: st.SearchStrategy[Segment] = st.one_of(
-    word.map(Text),
-    st.builds(Link, st.just("https://city.gov/a?b=1"), st.one_of(st.none(), word)),
-    st.builds(Emoji, name),
-    st.builds(Code, st.text(st.sampled_from("ab *_x"), min_size=1, max_size=8)),
-)
-styled = st.builds(
-    lambda style_marker, children: Styled(style_marker[0], children, style_marker[1]),
-    st.sampled_from([("bold", "**"), ("strike", "~~"), ("underline", "__"), ("spoiler", "||"), ("italic", "_")]),
-    st.lists(inline, min_size=1, max_size=3).map(lambda s: normalise(tuple(s))),
-)
-
-
-def _line(segs: list[Segment]) -> tuple[Segment, ...]:
-    out: list[Segment] = []
-    for s in segs:
-        out.append(s)
-    return normalise(tuple(out))
-
-
-line = st.lists(st.one_of(inline, styled), min_size=1, max_size=6).map(_line).filter(bool)
-block = st.one_of(
-    line,
-    line.map(lambda children: (Quote(children),)),
-    st.text(st.sampled_from("ab =\n;"), max_size=30)
-    .filter(lambda t: "\n```" not in t)
-    .map(lambda t: (CodeBlock(t, "sql"),)),
-    st.builds(lambda who: (Text("hi "), Mention("user", who, who)), name),
-    st.sampled_from([(Mention("broadcast", "here"),), (Mention("broadcast", "everyone"),)]),
-)
-
-
-@st.composite
-def documents(draw: st.DrawFn) -> RichText:
-    blocks = draw(st.lists(block, min_size=1, max_size=5))
-    out: list[Segment] = []
-    for i, b in enumerate(blocks):
-        if i:
-            out.append(LineBreak())
-        out.extend(b)
-    return normalise(tuple(out))
-
-
 @settings(max_examples=400)
-@given(documents())
+@given(web_rich_text)
 def test_round_trip_is_lossless(rt: RichText) -> None:
     assert parse(render(rt)) == rt
 
