@@ -30,7 +30,7 @@ from typing import Any
 from bot.topics import LANGS, Tagger, default_tagger
 
 REPO = Path(__file__).resolve().parents[1]
-DEV_PATH = REPO / ".." / "shared" / "data" / "dev_topics.jsonl"
+DEV_PATH = REPO / "tests" / "data" / "dev_topics.jsonl"  # a copy of shared/data/dev_topics.jsonl
 HOLDOUT_PATH = REPO / "tests" / "data" / "topics_holdout.jsonl"
 
 

@@ -54,7 +54,7 @@ from translations.translator import EngineTranslator
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_SETS = (
-    REPO / "tests" / "translations" / "data" / "dev_topics.jsonl",
+    REPO / "tests" / "data" / "dev_topics.jsonl",
     REPO.parent / "shared" / "data" / "dev_topics.jsonl",
 )
 # Where a relay sends each language, rotating; all direct pairs for Apertium and the tiny Argos models.

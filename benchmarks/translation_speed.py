@@ -43,7 +43,7 @@ from translations.translator import EngineTranslator
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_SETS = (
-    REPO / "tests" / "translations" / "data" / "dev_topics.jsonl",
+    REPO / "tests" / "data" / "dev_topics.jsonl",
     REPO.parent / "shared" / "data" / "dev_topics.jsonl",
 )
 SHORT = [("valeu!", "pt"), ("dale", "es"), ("sim, claro", "pt"), ("thx", "en"), ("gracias a todos", "es")]

@@ -11,7 +11,7 @@ import pytest
 from translations.config import DetectSettings
 from translations.detect import LanguageDetector
 
-DEV_SET = Path(__file__).resolve().parent / "data" / "dev_topics.jsonl"  # copy of shared/data/dev_topics.jsonl
+DEV_SET = Path(__file__).resolve().parents[1] / "data" / "dev_topics.jsonl"  # copy of shared/data/dev_topics.jsonl
 
 
 def _dev_rows() -> list[dict[str, str]]:
