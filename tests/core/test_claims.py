@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from typing import Any
 from bot.events import ChannelRef
 from bot.store import PENDING, SEND, SENDING, Store, open_database
 from bot.store.claims import Claims, process_owner
+from testing.polling import eventually
 from tests.core.conftest import BOSTON, Harness
 
 CH = ChannelRef("fake", "s", "gdl")
@@ -134,13 +134,11 @@ async def test_the_supervisor_prunes_event_keys_older_than_a_week(make_harness: 
         first.agora.db.execute("insert into events (key, seen_at) values ('new', ?)", [now])
     second: Harness = await make_harness()  # its supervisor prunes when it starts
     try:
-        keys: list[str] = []
-        for _ in range(500):  # up to 10 s
-            keys = [r["key"] for r in second.agora.db.query("select key from events order by key")]
-            if keys == ["new"]:
-                break
-            await asyncio.sleep(0.02)
-        assert keys == ["new"]
+
+        def keys() -> list[str]:
+            return [r["key"] for r in second.agora.db.query("select key from events order by key")]
+
+        await eventually(lambda: keys() == ["new"], "the old event key to be pruned")
     finally:
         await first.agora.stop(grace=1)
         await second.agora.stop(grace=1)

@@ -22,7 +22,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,19 +130,22 @@ name = "demo"
                 env=env,
                 cwd=self.workdir,
             )
-        deadline = time.monotonic() + 60
+        proc = bot.proc
         async with aiohttp.ClientSession() as session:
-            while time.monotonic() < deadline:
-                if bot.proc.poll() is not None:
+
+            async def started() -> bool:
+                if proc.poll() is not None:
                     raise AssertionError(f"agora {bot.name} exited:\n" + bot.log.read_text()[-3000:])
                 try:
                     async with session.get(bot.url + "/api/health") as resp:
-                        if resp.status == 200 and self.slack.socket_connections > connections:
-                            return
+                        return resp.status == 200 and self.slack.socket_connections > connections
                 except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"agora {bot.name} did not start:\n" + bot.log.read_text()[-3000:])
+                    return False
+
+            try:
+                await eventually(started, f"agora {bot.name} to start", 60)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}:\n" + bot.log.read_text()[-3000:]) from None
 
     async def stop(self) -> None:
         for bot in self.bots:
@@ -287,8 +289,7 @@ async def test_sigkill_of_one_process_mid_burst_loses_and_doubles_nothing(cluste
                 answered[bot.name] += 1
 
         async def kill_b_midway() -> None:
-            while answered["b"] < QUESTIONS // 6:
-                await asyncio.sleep(0.01)
+            await eventually(lambda: answered["b"] >= QUESTIONS // 6, "B to answer a sixth", 120)
             assert b.proc is not None
             b.proc.send_signal(signal.SIGKILL)
             b.proc.wait(10)
