@@ -8,11 +8,12 @@ subprocess) share the budget and the interval, so a slow machine needs one knob,
 from __future__ import annotations
 
 import asyncio
+import inspect
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -25,7 +26,15 @@ UNSETTLED = ("pending", "sending")
 """Outbox states in which a row can still be posted (a ``sending`` row is a worker holding work)."""
 
 
-async def eventually(check: Callable[[], T | Awaitable[T]], what: str = "the condition", budget: float = BUDGET) -> T:
+@overload
+async def eventually(check: Callable[[], Awaitable[T | None]], what: str = ..., budget: float = ...) -> T: ...
+
+
+@overload
+async def eventually(check: Callable[[], T | None], what: str = ..., budget: float = ...) -> T: ...
+
+
+async def eventually(check: Callable[[], Any], what: str = "the condition", budget: float = BUDGET) -> Any:
     """Poll ``check`` (plain or async) until it returns something truthy, and return that.
 
     Raises AssertionError naming ``what`` after ``budget`` seconds; an exception from ``check``
@@ -34,7 +43,7 @@ async def eventually(check: Callable[[], T | Awaitable[T]], what: str = "the con
     deadline = time.monotonic() + budget
     while True:
         value = check()
-        if isinstance(value, Awaitable):
+        if inspect.isawaitable(value):
             value = await value
         if value:
             return value
@@ -43,7 +52,7 @@ async def eventually(check: Callable[[], T | Awaitable[T]], what: str = "the con
         await asyncio.sleep(INTERVAL)
 
 
-def wait_until(check: Callable[[], T], what: str = "the condition", budget: float = BUDGET) -> T:
+def wait_until(check: Callable[[], T | None], what: str = "the condition", budget: float = BUDGET) -> T:
     """``eventually`` for blocking code (tests driving the bot as a subprocess over HTTP)."""
     deadline = time.monotonic() + budget
     while True:

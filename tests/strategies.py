@@ -18,9 +18,11 @@ from bot.richtext import (
     LineBreak,
     Link,
     Mention,
+    MentionKind,
     Quote,
     RichText,
     Segment,
+    Style,
     Styled,
     Text,
     normalise,
@@ -161,14 +163,18 @@ _slack_url = st.builds(
     st.text(alphabet="abcdefghij", min_size=1, max_size=8),
     st.text(alphabet="abcdefghij0123456789/._-?=&%", max_size=12),
 )
+
+
+def _slack_mention(kind: MentionKind, prefix: str) -> st.SearchStrategy[Mention]:
+    """A user/channel/group mention: Slack's id letter, then the id; a label or none."""
+    return st.builds(Mention, st.just(kind), _slack_ids.map(lambda s: prefix + s), st.one_of(st.just(""), _slack_label))
+
+
 _slack_atoms: st.SearchStrategy[Segment] = st.one_of(
     st.lists(_slack_word, min_size=1, max_size=4).map(lambda ws: Text(" ".join(ws))),
-    *(
-        st.builds(
-            Mention, st.just(kind), _slack_ids.map(lambda s, p=prefix: p + s), st.one_of(st.just(""), _slack_label)
-        )
-        for kind, prefix in (("user", "U"), ("channel", "C"), ("group", "S"))
-    ),
+    _slack_mention("user", "U"),
+    _slack_mention("channel", "C"),
+    _slack_mention("group", "S"),
     st.builds(Mention, st.just("broadcast"), st.sampled_from(["here", "channel", "everyone"])),
     st.builds(Link, _slack_url, st.one_of(st.none(), _slack_label)),
     st.builds(Emoji, st.text(alphabet="abcdefghijklmnopqrstuvwxyz_+-", min_size=1, max_size=12)),
@@ -181,7 +187,7 @@ _slack_atoms: st.SearchStrategy[Segment] = st.one_of(
 )
 
 
-def _slack_styled(inner: st.SearchStrategy[Segment], style: str, mark: str) -> st.SearchStrategy[Segment]:
+def _slack_styled(inner: st.SearchStrategy[Segment], style: Style, mark: str) -> st.SearchStrategy[Segment]:
     return st.lists(inner, min_size=1, max_size=3).map(lambda segs: Styled(style, normalise(spaced(segs)), mark))
 
 

@@ -12,7 +12,7 @@ from bot.config import parse_config
 from bot.errors import ConfigError
 from testing.translator import MarkingTranslator
 
-CASES = [
+CASES: list[tuple[str, dict[str, Any], str]] = [
     ("web", {"port": "8080"}, "adapters.web.port: expected a whole number"),
     ("web", {"max_text": "long"}, "adapters.web.max_text: expected a whole number"),
     ("web", {"pace": [1]}, "adapters.web.pace: expected a number"),

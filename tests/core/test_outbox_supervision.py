@@ -77,7 +77,11 @@ async def test_a_locked_database_in_the_error_path_is_retried_not_fatal(
 ) -> None:
     harness.agora.db.execute("PRAGMA busy_timeout = 50")  # so "locked" shows at once instead of after 30 s
     other = sqlite3.connect(tmp_path / "agora.db", isolation_level=None)
-    fail_first_send_after(harness, lambda: other.execute("BEGIN IMMEDIATE"))
+
+    def lock() -> None:
+        other.execute("BEGIN IMMEDIATE")
+
+    fail_first_send_after(harness, lock)
 
     await burst(harness)
     await eventually(
@@ -164,7 +168,7 @@ def small_tmpfs(path: Path, size: str = "2m") -> Iterator[Path]:
 def fill_disk(directory: Path) -> Path:
     """Write zeros until the file system says ENOSPC."""
     ballast = directory / "ballast"
-    with ballast.open("wb") as fh:
+    with ballast.open("wb", buffering=0) as fh:  # unbuffered: closing a full file has nothing left to flush
         chunk = b"\0" * 65536
         try:
             while True:

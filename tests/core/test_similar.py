@@ -131,7 +131,8 @@ def test_centred_scores_are_the_cosine_after_removing_each_language_mean() -> No
     query, *rows = random_unit(rng, 7)
     means = {"en": rng.normal(0, 0.1, DIM).astype(np.float32), "es": rng.normal(0, 0.1, DIM).astype(np.float32)}
     langs = ("en", "es", "pt", "en", "es", "es")
-    found = Candidates(tuple(range(6)), langs, np.stack(rows) * 0.98)  # stored vectors are not exactly unit
+    stored = (np.stack(rows) * 0.98).astype(np.float32)  # stored vectors are not exactly unit
+    found = Candidates(tuple(range(6)), langs, stored)
     zero = np.zeros(DIM, dtype=np.float32)
     expected = [
         float(normalised((query - means["es"])[None])[0] @ normalised((row - means.get(lang, zero))[None])[0])

@@ -371,7 +371,7 @@ def test_a_suggestion_opens_the_earlier_thread(server: Server, browser: WebDrive
     panel = column(browser, "boston").find_element(By.CSS_SELECTOR, '[data-testid="command-panel"]')
     items = wait_for(
         browser,
-        lambda: panel.is_displayed() and panel.find_elements(By.CSS_SELECTOR, '[data-testid="similar"]'),
+        lambda: panel.find_elements(By.CSS_SELECTOR, '[data-testid="similar"]') if panel.is_displayed() else None,
         "the suggestion in Boston's panel",
     )
     assert len(items) == 1 and "Recife" in items[0].text and "[en] Vocês têm albergues" in items[0].text

@@ -195,7 +195,7 @@ async def test_allowed_hosts_adds_names(make_site: Callable[..., Any]) -> None:
 
 
 async def test_every_response_carries_the_security_headers(site: Site) -> None:
-    cases = [
+    cases: list[tuple[str, str, dict[str, Any]]] = [
         ("GET", "/", {}),
         ("GET", "/static/app.js", {}),
         ("GET", "/static/style.css", {}),
@@ -283,7 +283,7 @@ def test_agora_run_refuses_to_start_on_0_0_0_0_without_a_token(tmp_path: Path) -
 
 # ------------------------------------------------------------------ [adapters.web] keys
 
-BAD_KEYS = [
+BAD_KEYS: list[tuple[dict[str, Any], str]] = [
     ({"port": "8080"}, "adapters.web.port: expected a whole number"),
     ({"port": 70000}, "adapters.web.port"),
     ({"host": 127001}, "adapters.web.host: expected a string"),
