@@ -48,7 +48,7 @@ class UseEmbedder:
 
     def warm(self) -> None:
         """Load the model in a daemon thread; a later ``embed`` waits for it."""
-        threading.Thread(target=self._load, name="agora-embedder-load", daemon=True).start()
+        threading.Thread(target=self._load, name="agora-embedder-load").start()
 
     def _load(self) -> Any:
         with self._lock:
