@@ -36,8 +36,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,25 +270,9 @@ async def measure(
 # ------------------------------------------------------------------ setup
 
 
-@contextmanager
-def _argos_home(root: Path) -> Iterator[None]:
-    """argostranslate reads ARGOS_* and mkdirs its directories at import: keep both inside ``root``."""
-    keys = ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "ARGOS_PACKAGES_DIR", "ARGOS_BEAM_SIZE")
-    saved = {k: os.environ.get(k) for k in (*keys, "ARGOS_INTRA_THREADS", "ARGOS_INTER_THREADS")}
-    os.environ.update({k: str(root / k.lower()) for k in keys[:3]})
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def tiny_packages(work: Path) -> Path:
     """The tiny en-es, es-en, es-pt, pt-es models, installed under ``work``."""
-    from testing.tiny_argos import build_packages
+    from testing.tiny_argos import argos_home, build_packages
     from translations.backends.argos import argos_runtime
     from translations.models import install_files
 
@@ -297,7 +280,7 @@ def tiny_packages(work: Path) -> Path:
     for path, pkg, status in install_files(list(build_packages(work / "build").values()), packages):
         if pkg is None:
             raise RuntimeError(f"{path.name}: {status}")
-    with _argos_home(work / "home"):
+    with argos_home(work / "home"):
         argos_runtime(parse_settings({"argos": {"packages_dir": str(packages)}}, os.environ).argos)
     return packages
 

@@ -17,18 +17,13 @@ Run: ``python -m benchmarks.translation_speed``.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from bot.ports import TranslationCache
@@ -86,45 +81,6 @@ def detection(rows: list[dict[str, str]]) -> dict[str, Any]:
     return out
 
 
-def _load_tiny_argos() -> ModuleType:
-    path = REPO / "tests" / "fixtures" / "tiny_argos.py"
-    spec = importlib.util.spec_from_file_location("agora_bench_tiny_argos", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def _load_fake_libretranslate() -> ModuleType:
-    path = REPO / "tests" / "fixtures" / "fake_libretranslate.py"
-    spec = importlib.util.spec_from_file_location("agora_bench_fake_libretranslate", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@contextmanager
-def _argos_home(root: Path) -> Iterator[None]:
-    """argostranslate mkdirs its directories at import: keep a benchmark's import out of the real home."""
-    keys = ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
-    saved = {k: os.environ.get(k) for k in keys}
-    if "argostranslate" not in sys.modules:
-        os.environ.update({k: str(root / k.lower()) for k in keys})
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 async def _latency(
     make: Callable[[TranslationCache], Any], messages: dict[str, list[RichText]], pairs: Sequence[tuple[str, str]]
 ) -> dict[str, Any]:
@@ -171,7 +127,8 @@ async def _backends(rows: list[dict[str, str]], work: Path, per_lang: int, real:
     messages = {lang: [plain(r["text"]) for r in rows if r["lang"] == lang][:per_lang] for lang in ("en", "es", "pt")}
     out: dict[str, Any] = {}
 
-    tiny = _load_tiny_argos()
+    from testing import tiny_argos as tiny
+
     packages = work / "tiny-packages"
     install_files(list(tiny.build_packages(work / "tiny-build").values()), packages)
 
@@ -196,8 +153,9 @@ async def _backends(rows: list[dict[str, str]], work: Path, per_lang: int, real:
 
         out["apertium"] = await _latency(apertium, messages, PAIRS)
 
-    fake_module = _load_fake_libretranslate()
-    fake = fake_module.FakeLibreTranslate()
+    from testing.fake_libretranslate import FakeLibreTranslate
+
+    fake = FakeLibreTranslate()
     url = await fake.start()
     try:
 
@@ -218,7 +176,9 @@ def run(per_lang: int = 20) -> dict[str, Any]:
     figures: dict[str, Any] = {"detection": detection(rows)}
     with tempfile.TemporaryDirectory(prefix="agora-bench-translation-") as tmp:
         work = Path(tmp)
-        with _argos_home(work):
+        from testing.tiny_argos import argos_home
+
+        with argos_home(work / "home"):
             figures["backends"] = asyncio.run(_backends(rows, work, per_lang, real))
     return figures
 

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlite_utils
 
 from adapters.slack import SlackAdapter, create
+from bot.app import Agora
 from bot.commands import COMMANDS
+from bot.config import parse_config
 from bot.events import ChannelRef, Event, IncomingMessage, MessageEdited
 from bot.i18n import default_catalog
 from bot.model import Channel
 from bot.ports import AdapterContext
 from bot.richtext import RichText
 from testing.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
+from testing.translator import MarkingTranslator
 
 BOSTON = "C0BOSTON"
 LIMA = "C0LIMA"
@@ -116,3 +120,26 @@ async def make_adapter(fake: FakeSlack, db: sqlite_utils.Database) -> AsyncItera
     yield build
     for adapter in started:
         await adapter.stop()
+
+
+def slack_and_web_agora(fake: FakeSlack, tmp_path: Path) -> Agora:
+    """An Agora (not started) linking Boston on the fake Slack with Guadalajara on the web playground."""
+    raw = {
+        "agora": {"database": str(tmp_path / "agora.db")},
+        "adapters": {
+            "web": {"host": "127.0.0.1", "port": 0},
+            "slack": {"api_url": fake.api_url, "timeout": 5},
+        },
+        "outbox": {"backoff_base": 0.01, "backoff_max": 0.05},
+        "networks": [
+            {
+                "name": "wwc",
+                "channels": [
+                    {"ref": f"slack:{TEAM}/{BOSTON}", "city": "Boston", "lang": "en", "country": "US"},
+                    {"ref": "web:demo/guadalajara", "city": "Guadalajara", "lang": "es", "country": "MX"},
+                ],
+            }
+        ],
+    }
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
+    return Agora(parse_config(raw, base=tmp_path, environ={}), translator=MarkingTranslator(), environ=env)

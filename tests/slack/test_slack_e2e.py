@@ -17,12 +17,10 @@ import aiohttp
 import pytest
 
 from bot.app import Agora
-from bot.config import parse_config
 from bot.richtext import from_json, to_plain
 from testing.polling import drain
-from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
-from testing.translator import MarkingTranslator
-from tests.slack.conftest import BOSTON
+from testing.slack_server import FakeSlack
+from tests.slack.conftest import BOSTON, slack_and_web_agora
 
 QUESTION = "How do your shelters count families with children?"
 ANSWER = "En Guadalajara contamos por hogar, no por persona."
@@ -30,25 +28,7 @@ ANSWER = "En Guadalajara contamos por hogar, no por persona."
 
 @pytest.fixture
 async def agora(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Agora]:
-    raw = {
-        "agora": {"database": str(tmp_path / "agora.db")},
-        "adapters": {
-            "web": {"host": "127.0.0.1", "port": 0},
-            "slack": {"api_url": fake.api_url, "timeout": 5},
-        },
-        "outbox": {"backoff_base": 0.01, "backoff_max": 0.05},
-        "networks": [
-            {
-                "name": "wwc",
-                "channels": [
-                    {"ref": f"slack:{TEAM}/{BOSTON}", "city": "Boston", "lang": "en", "country": "US"},
-                    {"ref": "web:demo/guadalajara", "city": "Guadalajara", "lang": "es", "country": "MX"},
-                ],
-            }
-        ],
-    }
-    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
-    bot = Agora(parse_config(raw, base=tmp_path, environ={}), translator=MarkingTranslator(), environ=env)
+    bot = slack_and_web_agora(fake, tmp_path)
     assert sorted(bot.adapters) == ["slack", "web"]
     await bot.start()
     try:

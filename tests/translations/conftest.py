@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.fixtures.fake_libretranslate import FakeLibreTranslate
+from testing.fake_libretranslate import FakeLibreTranslate
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from bot.errors import TranslationError
 from bot.ports import GlossaryTerm
 from bot.richtext import LineBreak, Link, Mention, Styled, Text, plain, to_plain
-from tests.fixtures.fake_libretranslate import FakeLibreTranslate
+from testing.fake_libretranslate import FakeLibreTranslate
 from translations import create
 from translations.cache import MemoryCache
 from translations.translator import EngineTranslator

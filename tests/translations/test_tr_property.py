@@ -20,7 +20,7 @@ from bot.richtext import (
     Text,
     normalise,
 )
-from tests.fixtures.fake_libretranslate import FakeLibreTranslate
+from testing.fake_libretranslate import FakeLibreTranslate
 from tests.fixtures.translation_helpers import argos_config
 from tests.strategies import translatable_rich_text
 from translations import create

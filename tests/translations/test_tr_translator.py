@@ -11,7 +11,7 @@ import pytest
 
 from bot.errors import ConfigError, TranslationError
 from bot.richtext import Mention, Text, plain, to_plain
-from tests.fixtures.fake_libretranslate import FakeLibreTranslate
+from testing.fake_libretranslate import FakeLibreTranslate
 from tests.fixtures.translation_helpers import SqliteCache, argos_config
 from translations import choose_backend, create
 from translations.cache import MemoryCache
