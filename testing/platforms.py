@@ -77,6 +77,13 @@ class Platforms:
     def __post_init__(self) -> None:
         self.log = self.workdir / "agora.log"
 
+    async def __aenter__(self) -> Platforms:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def start(self) -> None:
         await self.discord.start()
         guild = self.discord.add_guild("Cities of the Americas")

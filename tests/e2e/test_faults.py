@@ -15,10 +15,8 @@ from testing.scenarios import chaos, isolation
 
 @pytest.fixture
 async def platforms(tmp_path: Path) -> AsyncIterator[Platforms]:
-    p = Platforms(tmp_path, channels=10, per_network=10)
-    await p.start()
-    yield p
-    await p.stop()
+    async with Platforms(tmp_path, channels=10, per_network=10) as p:
+        yield p
 
 
 @pytest.mark.slow

@@ -22,8 +22,9 @@ from adapters.discord.markup import parse
 from bot.app import Agora
 from bot.config import parse_config
 from bot.richtext import to_plain
+from testing import configs
 from testing.polling import drain, eventually
-from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
+from testing.slack_server import BOT_TOKEN, TEAM, FakeSlack
 from testing.translator import MarkingTranslator
 from tests.fakes.discord_server import FakeDiscord
 
@@ -50,19 +51,8 @@ class Cities:
     async def start(self, *, settle: float = 0.2, slack_timeout: float = 5, **discord_extra: Any) -> Agora:
         raw = {
             "agora": {"database": str(self.tmp / "agora.db")},
-            "outbox": {"backoff_base": 0.01, "backoff_max": 0.05, "settle": settle},
-            "adapters": {
-                "web": {"host": "127.0.0.1", "port": 0},
-                "slack": {"api_url": self.slack.api_url, "timeout": slack_timeout},
-                "discord": {
-                    "api_base": self.discord.api_base,
-                    "gateway_url": self.discord.gateway_url,
-                    "guild_ready_timeout": 0.05,
-                    "reidentify_delay": 0.0,
-                    "request_timeout": 5.0,
-                    **discord_extra,
-                },
-            },
+            "outbox": {**configs.FAST_OUTBOX, "settle": settle},
+            "adapters": configs.adapters(self.slack, self.discord, slack_timeout=slack_timeout, **discord_extra),
             "networks": [
                 {
                     "name": "americas",
@@ -74,7 +64,7 @@ class Cities:
                 }
             ],
         }
-        env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "DISCORD_TOKEN": self.discord.token}
+        env = configs.tokens(self.discord)
         self.app = Agora(parse_config(raw, base=self.tmp, environ={}), translator=MarkingTranslator(), environ=env)
         await self.app.start()
         return self.app

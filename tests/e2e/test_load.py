@@ -16,10 +16,8 @@ MESSAGES = 1000
 
 @pytest.fixture
 async def platforms(tmp_path: Path) -> AsyncIterator[Platforms]:
-    p = Platforms(tmp_path)
-    await p.start()
-    yield p
-    await p.stop()
+    async with Platforms(tmp_path) as p:
+        yield p
 
 
 @pytest.mark.slow

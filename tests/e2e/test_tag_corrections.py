@@ -19,8 +19,9 @@ import pytest
 
 from bot.app import Agora
 from bot.config import parse_config
+from testing import configs
 from testing.polling import drain, eventually
-from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
+from testing.slack_server import TEAM, FakeSlack
 from testing.translator import MarkingTranslator
 from tests.fakes.discord_server import FakeDiscord
 
@@ -100,18 +101,8 @@ async def americas(tmp_path: Path) -> AsyncIterator[Americas]:
     await slack.start()
     raw = {
         "agora": {"database": str(tmp_path / "agora.db")},
-        "outbox": {"backoff_base": 0.01, "backoff_max": 0.05},
-        "adapters": {
-            "web": {"host": "127.0.0.1", "port": 0},
-            "slack": {"api_url": slack.api_url, "timeout": 5},
-            "discord": {
-                "api_base": discord.api_base,
-                "gateway_url": discord.gateway_url,
-                "guild_ready_timeout": 0.05,
-                "reidentify_delay": 0.0,
-                "request_timeout": 5.0,
-            },
-        },
+        "outbox": configs.FAST_OUTBOX,
+        "adapters": configs.adapters(slack, discord),
         "networks": [
             {
                 "name": "americas",
@@ -123,7 +114,7 @@ async def americas(tmp_path: Path) -> AsyncIterator[Americas]:
             }
         ],
     }
-    env = {"DISCORD_TOKEN": discord.token, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
+    env = configs.tokens(discord)
     app = Agora(parse_config(raw, base=tmp_path, environ={}), translator=MarkingTranslator(), environ=env)
     await app.start()
     async with aiohttp.ClientSession() as http:

@@ -19,6 +19,7 @@ from bot.i18n import default_catalog
 from bot.model import Channel
 from bot.ports import AdapterContext
 from bot.richtext import RichText
+from testing import configs
 from testing.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
 from testing.translator import MarkingTranslator
 
@@ -126,11 +127,8 @@ def slack_and_web_agora(fake: FakeSlack, tmp_path: Path) -> Agora:
     """An Agora (not started) linking Boston on the fake Slack with Guadalajara on the web playground."""
     raw = {
         "agora": {"database": str(tmp_path / "agora.db")},
-        "adapters": {
-            "web": {"host": "127.0.0.1", "port": 0},
-            "slack": {"api_url": fake.api_url, "timeout": 5},
-        },
-        "outbox": {"backoff_base": 0.01, "backoff_max": 0.05},
+        "adapters": configs.adapters(fake),
+        "outbox": configs.FAST_OUTBOX,
         "networks": [
             {
                 "name": "wwc",
@@ -141,5 +139,4 @@ def slack_and_web_agora(fake: FakeSlack, tmp_path: Path) -> Agora:
             }
         ],
     }
-    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
-    return Agora(parse_config(raw, base=tmp_path, environ={}), translator=MarkingTranslator(), environ=env)
+    return Agora(parse_config(raw, base=tmp_path, environ={}), translator=MarkingTranslator(), environ=configs.tokens())
