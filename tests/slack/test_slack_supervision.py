@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
@@ -11,7 +11,7 @@ from adapters.slack import SlackAdapter
 from bot.events import IncomingMessage
 from bot.richtext import to_plain
 from bot.supervision import CONNECTED, Connections, SupervisionPolicy
-from tests.fakes.slack_server import FakeSlack
+from testing.slack_server import FakeSlack
 from tests.slack.conftest import BOSTON, AdapterFactory
 
 FAST = SupervisionPolicy(grace=0.0, backoff_base=0.05, backoff_max=0.2, give_up_after=0.0)
@@ -33,7 +33,7 @@ async def started() -> AsyncIterator[list[SlackAdapter]]:
         await adapter.stop()
 
 
-def texts(events: list[object]) -> list[str]:
+def texts(events: Sequence[object]) -> list[str]:
     return [to_plain(e.text) for e in events if isinstance(e, IncomingMessage)]
 
 
