@@ -54,6 +54,25 @@ async def test_en_pt_pivots_through_es() -> None:
     await translator.close()
 
 
+async def test_words_apertium_drops_leave_no_gaps_in_the_copy() -> None:
+    # eng-spa drops "do you" and keeps its blanks: "Cómo   cuentas ..." before the tidy-up
+    translator = make()
+    question = "How do you count people sleeping outside in winter?"
+    es = to_plain((await translator.translate(plain(question), "en", "es")).text)
+    pt = to_plain((await translator.translate(plain(question), "en", "pt")).text)
+    assert "  " not in es and "  " not in pt
+    assert es.startswith("Cómo cuentas") and pt.startswith("Como conta")
+    await translator.close()
+
+
+def test_double_spaces_the_writer_typed_are_kept() -> None:
+    from translations.backends.apertium import tidy_spaces
+
+    assert tidy_spaces("a  b", "x  y") == "x  y"
+    assert tidy_spaces("a b c", "x   y  z") == "x y z"
+    assert tidy_spaces("a b", "  x\n\ny ") == "  x\n\ny "
+
+
 async def test_a_caret_at_the_end_does_not_stall_the_pipeline() -> None:
     # lrx-proc (eng-spa, spa-eng) drops the NUL flush after an escaped "^" with no word after it
     translator = make(timeout=3)

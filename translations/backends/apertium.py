@@ -251,7 +251,7 @@ class ApertiumEngine:
                 raise BackendError(f"missing pair {source}-{target}", f"no mode file in {self.settings.modes_dir}")
             pipe = Pipe(path.stem, path, self.settings.timeout)
             self._pipes[(source, target)] = pipe
-        return [await pipe.translate(text) for text in texts]
+        return [tidy_spaces(text, await pipe.translate(text)) for text in texts]
 
     def checks(self) -> list[Check]:
         pairs = self.available()
@@ -280,3 +280,12 @@ class ApertiumEngine:
         for pipe in self._pipes.values():
             await pipe.stop()
         self._pipes.clear()
+
+
+_SPACE_RUN = re.compile(r"(?<=\S) {2,}(?=\S)")
+
+
+def tidy_spaces(source: str, output: str) -> str:
+    """Apertium leaves the blanks of words it drops ("How do you count" -> "Cómo   cuentas"): close
+    those gaps, unless the writer put double spaces there themselves."""
+    return output if "  " in source else _SPACE_RUN.sub(" ", output)
