@@ -22,11 +22,12 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.topic_training import micro_prf, prf
 from bot.topics import LANGS, Tagger, default_tagger
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,22 +65,6 @@ def load_examples(path: Path) -> list[Example]:
     return examples
 
 
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
-
-
-def _micro(pairs: Iterable[tuple[frozenset[str], frozenset[str]]]) -> dict[str, float]:
-    tp = fp = fn = 0
-    for gold, predicted in pairs:
-        tp += len(gold & predicted)
-        fp += len(predicted - gold)
-        fn += len(gold - predicted)
-    return _prf(tp, fp, fn)
-
-
 def metrics(examples: Sequence[Example], predictions: Sequence[frozenset[str]], slugs: Sequence[str]) -> dict[str, Any]:
     """All figures for one labelled set; ``predictions`` is parallel to ``examples``."""
     pairs = [(example.topics, predicted) for example, predicted in zip(examples, predictions, strict=True)]
@@ -88,17 +73,17 @@ def metrics(examples: Sequence[Example], predictions: Sequence[frozenset[str]], 
         tp = sum(1 for gold, pred in pairs if slug in gold and slug in pred)
         fp = sum(1 for gold, pred in pairs if slug not in gold and slug in pred)
         fn = sum(1 for gold, pred in pairs if slug in gold and slug not in pred)
-        per_topic[slug] = {**_prf(tp, fp, fn), "support": tp + fn}
+        per_topic[slug] = {**prf(tp, fp, fn), "support": tp + fn}
     scored = [slug for slug in slugs if per_topic[slug]["support"] or any(slug in pred for _, pred in pairs)]
     chatter = [pred for example, pred in zip(examples, predictions, strict=True) if example.kind == "chatter"]
     empty = [pred for gold, pred in pairs if not gold]
     return {
         "messages": len(examples),
-        "micro": _micro(pairs),
+        "micro": micro_prf(pairs),
         "macro_f1": round(statistics.fmean(per_topic[s]["f1"] for s in scored), 4) if scored else 0.0,
         "exact_set": round(sum(gold == pred for gold, pred in pairs) / len(pairs), 4) if pairs else 0.0,
         "per_language": {
-            lang: _micro(pair for example, pair in zip(examples, pairs, strict=True) if example.lang == lang)["f1"]
+            lang: micro_prf(pair for example, pair in zip(examples, pairs, strict=True) if example.lang == lang)["f1"]
             for lang in LANGS
         },
         "chatter_messages": len(chatter),

@@ -17,6 +17,7 @@ import hashlib
 import json
 import statistics
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from importlib import resources
 from itertools import product
@@ -319,17 +320,17 @@ def figures(rows: Sequence[Labelled], predictions: Sequence[Sequence[str]], slug
         tp = sum(1 for g, p in pairs if slug in g and slug in p)
         fp = sum(1 for g, p in pairs if slug not in g and slug in p)
         fn = sum(1 for g, p in pairs if slug in g and slug not in p)
-        per_topic[slug] = {**_prf(tp, fp, fn), "support": tp + fn}
+        per_topic[slug] = {**prf(tp, fp, fn), "support": tp + fn}
     chatter = [p for row, (_, p) in zip(rows, pairs, strict=True) if row.kind == "chatter"]
     untagged = [p for g, p in pairs if not g]
     return {
         "messages": len(rows),
-        "micro": _micro(pairs),
+        "micro": micro_prf(pairs),
         "macro_f1": round(statistics.fmean(per_topic[s]["f1"] for s in slugs if per_topic[s]["support"]), 4)
         if any(per_topic[s]["support"] for s in slugs)
         else 0.0,
         "per_language": {
-            lang: _micro(pair for row, pair in zip(rows, pairs, strict=True) if row.lang == lang)["f1"]
+            lang: micro_prf(pair for row, pair in zip(rows, pairs, strict=True) if row.lang == lang)["f1"]
             for lang in LANGS
         },
         "per_language_macro_f1": {
@@ -355,24 +356,26 @@ def _macro(
         fp = sum(1 for g, p in chosen if slug not in g and slug in p)
         fn = sum(1 for g, p in chosen if slug in g and slug not in p)
         if tp + fn:
-            scores.append(_prf(tp, fp, fn)["f1"])
+            scores.append(prf(tp, fp, fn)["f1"])
     return round(statistics.fmean(scores), 4) if scores else 0.0
 
 
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Precision, recall and F1 from counts (0 where undefined), rounded for reports."""
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def _micro(pairs: Iterable[tuple[set[str], set[str]]]) -> dict[str, float]:
+def micro_prf(pairs: Iterable[tuple[AbstractSet[str], AbstractSet[str]]]) -> dict[str, float]:
+    """Micro precision, recall and F1 over (gold, predicted) topic sets."""
     tp = fp = fn = 0
     for gold, predicted in pairs:
         tp += len(gold & predicted)
         fp += len(predicted - gold)
         fn += len(gold - predicted)
-    return _prf(tp, fp, fn)
+    return prf(tp, fp, fn)
 
 
 def _micro_f1(gold: npt.NDArray[np.bool_], pred: npt.NDArray[np.bool_]) -> float:
