@@ -101,7 +101,9 @@ def grow(path: Path, end: float, have: int, want: int, rng: random.Random) -> No
     store = Store(db, lambda: clock[0])
     questions: dict[int, list[str]] = {
         r[0]: json.loads(r[1])
-        for r in db.execute("select id, topics from messages where root_id is null order by id desc limit 400")
+        for r in db.execute(
+            "select id, topics from messages where root_id is null order by id desc limit 400"
+        ).fetchall()
     }
     if store.network("demo") is None:
         store.create_network("demo", "BENCH")
@@ -143,15 +145,12 @@ def grow(path: Path, end: float, have: int, want: int, rng: random.Random) -> No
 
 
 def report_ms(path: Path, now: float) -> float:
-    from sqlite_utils import Database
-
     from bot.i18n import default_catalog
-    from bot.reads import open_read_only
     from bot.report import Reports
-    from bot.store import Store
+    from bot.store import Store, open_read_database
     from bot.topics import default_tagger
 
-    store = Store(Database(open_read_only(str(path))))
+    store = Store(open_read_database(path))
     reports = Reports(store, default_tagger(), default_catalog(), clock=lambda: now)
     times = []
     for _ in range(5):

@@ -54,6 +54,7 @@ from bot.events import Author, ChannelRef, CommandInvoked, Reply
 from bot.passthrough import PassThrough
 from bot.richtext import plain, to_json
 from bot.similar import prior_means
+from bot.store.sql import SqliteDatabase
 from bot.testing import CollectingAdapter
 from bot.vectors import quantise
 
@@ -153,6 +154,7 @@ def fill(agora: Agora, n: int, seed: int = 7) -> float:
     rng = np.random.default_rng(seed)
     means = prior_means(agora.similar.embedder.name)
     dim = agora.similar.embedder.dim
+    assert isinstance(agora.db, SqliteDatabase)  # a bulk load straight into SQLite
     db = agora.db.conn
     now = time.time() - 86400 * 365
     sums = {lang: np.zeros(dim, dtype=np.float32) for lang in CHANNELS}

@@ -73,7 +73,7 @@ def files_dir(config: Config) -> Path:
         return config.files_dir
     if str(config.database) == ":memory:":
         return Path(tempfile.mkdtemp(prefix="agora-files-"))
-    return config.database.parent / "files"
+    return config.state_path.parent / "files"
 
 
 def adapter_context(
@@ -153,7 +153,7 @@ class Agora:
         self.topic_tagger = TopicTagger(
             self.tagger,
             self.embedder,
-            load_topic_model(config.database) if self.embedder is not None else None,
+            load_topic_model(config.state_path) if self.embedder is not None else None,
             corrections_loader(self.store),
         )
         self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else {}

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlite_utils import Database
 
 from bot.config import Config, find_config, load_config, parse_config
 from bot.errors import AgoraError, ConfigError, MissingExtra
 from bot.events import LANGUAGES
 from bot.extras import import_extra
 from bot.ports import Check, load_plugin, plugin_names
+from bot.store.sql import Database
 
 log = logging.getLogger("agora")
 
@@ -127,7 +127,7 @@ async def _run(config: Config) -> None:
         url = getattr(adapter, "url", "")
         if url:
             click.echo(f"Agora {name}: {url}")
-    click.echo(f"Agora is running (database {config.database}, translation: {agora.translator.name}). Ctrl-C stops.")
+    click.echo(f"Agora is running (database {agora.db.url}, translation: {agora.translator.name}). Ctrl-C stops.")
     stopped = asyncio.create_task(stop.wait())
     deaf = asyncio.create_task(agora.connections.wait_fatal())
     await asyncio.wait({stopped, deaf}, return_when=asyncio.FIRST_COMPLETED)
@@ -162,7 +162,7 @@ def doctor(config_path: str | None) -> None:
         store = Store(db)
         declared = sum(len(n.channels) for n in config.networks)
         linked = len(store.all_channels())
-        checks.append(Check("database", True, f"{config.database} ({linked} channels linked, {declared} in config)"))
+        checks.append(Check("database", True, f"{db.url} ({linked} channels linked, {declared} in config)"))
         parked = store.parked()
         if parked:
             checks.append(
@@ -268,7 +268,7 @@ def tag(as_json: bool, config_path: str | None) -> None:
 
     config = config_or_defaults(config_path)
     embedder = shared_embedder()
-    tagger = TopicTagger(default_tagger(), embedder, load_topic_model(config.database) if embedder else None)
+    tagger = TopicTagger(default_tagger(), embedder, load_topic_model(config.state_path) if embedder else None)
     detector = load_translator(_detection_only(config), Store(open_database(":memory:")))
     for line in sys.stdin:
         text = line.rstrip("\n")
@@ -350,14 +350,14 @@ def topics_train(config_path: str | None, out: Path | None, corrections: bool, c
         store.db.close()
     click.echo(f"training on {len(rows)} messages ({len(rows) - len(split(corpus, 'train'))} corrections)…", err=True)
     model = train(rows, featurise(rows, embedder, lexicon), slugs, embedder.name)
-    target = out or trained_model_path(config.database)
+    target = out or trained_model_path(config.state_path)
     report: dict[str, Any] = {
         "model": str(target),
         "cross_validated_on_train": _headline(model.info["cross_validated"]),
     }
     if validation:
         features = featurise(validation, embedder, lexicon)
-        before = load_topic_model(config.database)
+        before = load_topic_model(config.state_path)
         if before is not None:
             report["validation_before"] = _headline(figures(validation, predict(before, features), slugs))
         report["validation_lexicon_only"] = _headline(figures(validation, [r.topics for r in features.lexicon], slugs))

@@ -19,6 +19,7 @@ from bot.errors import ConfigError
 from bot.events import ChannelRef
 from bot.languages import LANGUAGES, MODES
 from bot.settings import Table, check
+from bot.store.connect import is_server_url
 from bot.supervision import SupervisionPolicy
 
 NETWORK_NAME = re.compile(r"^[A-Za-z0-9_-]{2,40}$")
@@ -73,7 +74,7 @@ class Config:
     """All settings. ``adapters`` and ``translation`` stay raw tables: their
     packages validate their own keys, so the core need not know them."""
 
-    database: Path
+    database: Path | str  # a SQLite file (Path), ":memory:", or a server URL (str, "postgresql://…")
     default_lang: str = "en"
     relay_bots: bool = False
     max_message_length: int = 12000
@@ -90,6 +91,14 @@ class Config:
     max_file_mb: int = 100
     similar: SimilarConfig = SimilarConfig()
     supervision: SupervisionPolicy = field(default_factory=SupervisionPolicy)
+
+    @property
+    def state_path(self) -> Path:
+        """What Agora's local files are named after: the SQLite file itself, or for a server database
+        ``agora.db`` beside the config file (``files/`` and ``agora-topics.npz`` go beside it)."""
+        if is_server_url(self.database):
+            return (self.path.parent if self.path else Path.cwd()) / "agora.db"
+        return Path(self.database)
 
     def enabled_adapters(self) -> list[str]:
         """Adapter names whose table says ``enabled = true`` (the default)."""
@@ -116,7 +125,7 @@ def find_config(path: str | Path | None, environ: Mapping[str, str] = os.environ
 
 
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.environ) -> Config:
-    """Read and validate a config file; ``AGORA_DB`` overrides the database path."""
+    """Read and validate a config file; ``AGORA_DB`` overrides the database (a path or a server URL)."""
     file = find_config(path, environ)
     try:
         with file.open("rb") as fh:
@@ -136,9 +145,7 @@ def parse_config(
     top.only({"agora", "adapters", "translation", "networks", "outbox", "similar", "supervision"})
     agora = top.sub("agora")
     agora.only(AGORA_KEYS)
-    database = Path(environ.get("AGORA_DB") or agora.string("database", "agora.db"))
-    if not database.is_absolute() and str(database) != ":memory:":
-        database = base / database
+    database = _database(environ.get("AGORA_DB") or agora.string("database", "agora.db"), base)
     default_lang = agora.choice("default_lang", LANGUAGES, "en")
     digest = agora.sub("digest")
     digest.only({"weekday", "hour"})
@@ -195,6 +202,14 @@ def parse_config(
         similar=similar,
         supervision=SupervisionPolicy.from_table(top.sub("supervision").raw),
     )
+
+
+def _database(value: str, base: Path) -> Path | str:
+    """A server URL as given; a SQLite path relative to the config file's directory."""
+    if is_server_url(value):
+        return value
+    path = Path(value)
+    return path if path.is_absolute() or value == ":memory:" else base / path
 
 
 def _cosine(similar: Table) -> float:

@@ -13,7 +13,6 @@ by :func:`connection_states` over the supervised connections
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -83,8 +82,8 @@ class Operations:
 
     def database_up(self) -> bool:
         try:
-            self.store.db.execute("select 1").fetchone()
-        except sqlite3.Error as exc:
+            self.store.ping()
+        except Exception as exc:  # whatever the engine raises, the answer is "down"
             log.warning("database check failed: %s", exc)
             return False
         return True
@@ -94,13 +93,8 @@ class Operations:
 
     def deliveries(self) -> dict[tuple[str, str], int]:
         """Deliveries not yet done, by destination platform and state (the ``state`` index bounds the read)."""
-        marks = ", ".join("?" * len(WAITING_STATES))
-        rows = self.store.db.execute(
-            f"select channel, state, count(*) from outbox where state in ({marks}) group by channel, state",
-            list(WAITING_STATES),
-        ).fetchall()
         out: dict[tuple[str, str], int] = {}
-        for channel, state, n in rows:
+        for channel, state, n in self.store.deliveries_by_channel(WAITING_STATES):
             platform = str(channel).split(":", 1)[0]
             out[(platform, state)] = out.get((platform, state), 0) + n
         return out
@@ -114,9 +108,9 @@ class Operations:
         if state != DONE:
             return
         try:
-            found = self.store.db.execute("select created_at from outbox where id = ?", [row.id]).fetchone()
-        except sqlite3.Error as exc:  # a metric must never fail a delivery
+            queued_at = self.store.queued_at(row.id)
+        except Exception as exc:  # a metric must never fail a delivery, whatever the engine raises
             log.warning("could not time delivery %s: %s", row.id, exc)
             return
-        if found is not None and found[0] is not None:
-            self.metrics.observe(DELIVERY_SECONDS, max(0.0, self.clock() - found[0]), platform=row.channel.platform)
+        if queued_at is not None:
+            self.metrics.observe(DELIVERY_SECONDS, max(0.0, self.clock() - queued_at), platform=row.channel.platform)

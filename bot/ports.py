@@ -13,8 +13,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import sqlite_utils
-
 from bot.commands import CommandSpec
 from bot.errors import ConfigError
 from bot.events import Attachment, ChannelRef, Event, MessageRef, OutgoingMessage
@@ -25,6 +23,7 @@ from bot.model import Channel
 if TYPE_CHECKING:
     from bot.operations import Operations
 from bot.richtext import RichText
+from bot.store.sql import Database
 from bot.supervision import Connections
 
 EventSink = Callable[[Event], Awaitable[None]]
@@ -108,7 +107,7 @@ class AdapterContext:
     channels, the command table and the UI catalog. Adapters name their tables
     after their platform (``web_messages``, ``slack_installations``)."""
 
-    db: sqlite_utils.Database
+    db: Database
     channels: Callable[[str], list[Channel]]
     commands: Sequence[CommandSpec]
     catalog: Catalog

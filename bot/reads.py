@@ -1,9 +1,10 @@
 """Heavy reads (reports, digests, search) run off the event loop.
 
 A report or a search over a long history must not hold up relays, Slack
-acknowledgements or Discord heartbeats. SQLite in WAL mode lets a second,
-read-only connection read a consistent snapshot while the main connection
-writes, so these reads run in one worker thread on a connection of their own.
+acknowledgements or Discord heartbeats. These reads run in one worker thread on
+a connection of their own, which the store hands out
+(:func:`bot.store.open_read_database`: on SQLite a read-only connection, which
+WAL lets read a consistent snapshot while the main connection writes).
 One thread bounds the memory and CPU they can take: reads queue behind each
 other, never in front of the loop.
 
@@ -14,7 +15,6 @@ reads run inline on the main store.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -22,9 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlite_utils import Database
-
-from bot.store import BUSY_TIMEOUT_MS, Store
+from bot.store import Store, open_read_database
 
 T = TypeVar("T")
 
@@ -36,7 +34,7 @@ class Reads:
         self.store = store
         self.path = str(path)
         self.clock = clock
-        self.inline = self.path == ":memory:"
+        self.inline = self.path == ":memory:"  # a second connection would see another, empty database
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agora-reads")
         self._local = threading.local()
         self.queued = 0  # reads submitted and not yet finished (waiting or running)
@@ -56,7 +54,7 @@ class Reads:
     def _call(self, work: Callable[[Store], T]) -> T:
         store: Store | None = getattr(self._local, "store", None)
         if store is None:
-            store = Store(Database(open_read_only(self.path)), self.clock)
+            store = Store(open_read_database(self.path), self.clock)
             self._local.store = store
         return work(store)
 
@@ -74,11 +72,3 @@ class Reads:
         if store is not None:
             store.db.close()
             self._local.store = None
-
-
-def open_read_only(path: str) -> sqlite3.Connection:
-    """A connection that can only read: ``mode=ro`` plus ``query_only``, waiting out writers' checkpoints."""
-    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA query_only=ON")
-    return conn

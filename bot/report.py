@@ -23,7 +23,7 @@ from bot.i18n import Catalog
 from bot.model import StoredMessage
 from bot.reads import Reads
 from bot.richtext import LineBreak, RichText, Segment, Styled, Text, to_plain
-from bot.store import Store, stored_message
+from bot.store import Store
 from bot.store.counts import Window
 from bot.topics import Tagger
 
@@ -265,12 +265,4 @@ class Reports:
 
     def unanswered(self, network: str, since: float, until: float, limit: int = 10) -> list[StoredMessage]:
         """The first questions of the window that no one has answered, found by the database."""
-        kinds = ", ".join("?" * len(RELAYED_KINDS))
-        rows = self.store.db.query(
-            "select * from messages m where network = ? and created_at >= ? and created_at < ? and deleted = 0 "
-            f"and kind in ({kinds}) and root_id is null "
-            "and not exists (select 1 from messages r where r.root_id = m.id and r.deleted = 0) "
-            "order by id limit ?",
-            [network, since, until, *RELAYED_KINDS, limit],
-        )
-        return [stored_message(r) for r in rows]
+        return self.store.unanswered(network, since, until, RELAYED_KINDS, limit)

@@ -1,10 +1,10 @@
 """Cross-lingual search of past questions and answers.
 
 A query is cut into plain words (so FTS syntax, quotes and operators in it are
-just words), translated into the network's other languages, and matched with
-SQLite FTS5 (diacritics removed) over the originals and their stored
-translations. Topic words ("vivienda", "IA") also pull in messages tagged with
-that topic, which finds answers across languages even when no engine is
+just words), translated into the network's other languages, and matched by the
+store's full-text index (:mod:`bot.store.fulltext`; accents ignored) over the
+originals and their stored translations. Topic words ("vivienda", "IA") also
+pull in messages tagged with that topic, which finds answers across languages even when no engine is
 installed. Hits are grouped by question so each answer points at its thread.
 
 With a sentence embedder (:class:`MeaningRanker`, :mod:`bot.similar`), results
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,54 +53,6 @@ def words(query: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", query)
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     return [w.lower() for w in WORD.findall(folded) if w.strip("_")][:MAX_WORDS]
-
-
-def fts_query(terms: list[str]) -> str:
-    """An FTS5 expression that can only mean "any of these words" (prefixes for longer ones)."""
-    parts = []
-    for term in dict.fromkeys(terms):
-        quoted = '"' + term.replace('"', '""') + '"'
-        parts.append(quoted + "*" if len(term) >= 4 else quoted)
-    return " OR ".join(parts)
-
-
-MATCHES = 200  # best word matches kept from originals, and from translations
-FIRST_LOOK = 1000  # best matches scored before the network and deletion filters; all of them only if too few pass
-ORIGINALS = (
-    "select m.rowid, m.id from messages m where m.rowid in ({marks}) "
-    "and +m.network = ? and m.deleted = 0 and m.kind != 'notice'"
-)
-TRANSLATIONS = (
-    "select t.rowid, t.message_id from message_translations t join messages m on m.id = t.message_id "
-    "where t.rowid in ({marks}) and +m.network = ? and m.deleted = 0 and m.kind != 'notice'"
-)
-
-
-def best_matches(
-    store: Store, table: str, mapping: str, full_sql: str, match: str, network: str
-) -> list[tuple[int, float]]:
-    """The best ``MATCHES`` (message id, bm25) of ``table`` in ``network``, as ``full_sql`` finds them.
-
-    Joining every match to its message costs as much as there are matches; the
-    best ``FIRST_LOOK`` matches are ranked by the index alone first, and only
-    if fewer than ``MATCHES`` of them are in the network and not deleted does
-    the full query run.
-    """
-    first = store.db.execute(
-        f"select rowid, bm25({table}) score from {table} where {table} match ? order by score limit ?",
-        [match, FIRST_LOOK],
-    ).fetchall()
-    if not first:
-        return []
-    passed: dict[int, int] = {}
-    for i in range(0, len(first), 500):
-        chunk = [rowid for rowid, _ in first[i : i + 500]]
-        sql = mapping.format(marks=",".join("?" * len(chunk)))
-        passed.update(store.db.execute(sql, [*chunk, network]).fetchall())
-    if len(passed) >= MATCHES or len(first) < FIRST_LOOK:
-        kept = [(passed[rowid], float(score)) for rowid, score in first if rowid in passed]
-        return kept[:MATCHES]
-    return [(row[0], float(row[1])) for row in store.db.execute(full_sql, [match, network])]
 
 
 class MeaningRanker(Protocol):
@@ -164,46 +115,12 @@ class Search:
     ) -> list[Hit]:
         """Questions matching the words, best first (the first ``keep``), read through ``store`` (the
         off-loop reader's)."""
-        scores: dict[int, float] = {}
-        match = fts_query(terms)
-        sql_original = (
-            "select m.id, bm25(messages_fts) score from messages_fts join messages m on m.rowid = messages_fts.rowid "
-            "where messages_fts match ? and m.network = ? and m.deleted = 0 and m.kind != 'notice' "
-            "order by score limit 200"
-        )
-        sql_translated = (
-            "select t.message_id id, bm25(message_translations_fts) score from message_translations_fts "
-            "join message_translations t on t.rowid = message_translations_fts.rowid "
-            "join messages m on m.id = t.message_id "
-            "where message_translations_fts match ? and m.network = ? and m.deleted = 0 and m.kind != 'notice' "
-            "order by score limit 200"
-        )
-        try:
-            for table, mapping, sql in (
-                ("messages_fts", ORIGINALS, sql_original),
-                ("message_translations_fts", TRANSLATIONS, sql_translated),
-            ):
-                for message_id, score in best_matches(store, table, mapping, sql, match, network):
-                    scores[message_id] = max(scores.get(message_id, 0.0), -score)
-        except sqlite3.OperationalError as exc:  # belt and braces: words() should make this unreachable
-            log.warning("search query rejected by FTS: %s", exc)
+        scores = store.full_text.relayed(network, terms)
         for slug in {s for w in words(query) if (s := self.tagger.resolve(w))}:
-            # "+network": walk ids newest first and stop at 100, instead of sorting the network's every message.
-            rows = store.db.query(
-                "select id from messages where +network = ? and deleted = 0 and kind != 'notice' "
-                "and topics like ? order by id desc limit 100",
-                [network, f'%"{slug}"%'],
-            )
-            for row in rows:
-                scores[row["id"]] = scores.get(row["id"], 0.0) + TOPIC_BONUS
-        # Which thread each scored message is in, in one query per 500: only each thread's best gets read whole.
-        roots: dict[int, int] = {}
-        ids = list(scores)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in store.db.execute(f"select id, root_id from messages where id in ({marks})", chunk):
-                roots[row[0]] = row[1] or row[0]
+            for message_id in store.tagged(network, slug):
+                scores[message_id] = scores.get(message_id, 0.0) + TOPIC_BONUS
+        # Which thread each scored message is in: only each thread's best gets read whole.
+        roots = store.thread_roots(list(scores))
         best: dict[int, tuple[int, float]] = {}
         for message_id, score in scores.items():
             if message_id not in roots:

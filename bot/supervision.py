@@ -23,9 +23,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import sqlite_utils
-
 from bot.errors import ConfigError
+from bot.store.sql import Database, upsert
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +102,7 @@ class Connections:
     def __init__(
         self,
         policy: SupervisionPolicy | None = None,
-        db: sqlite_utils.Database | None = None,
+        db: Database | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.policy = policy or SupervisionPolicy()
@@ -113,19 +112,8 @@ class Connections:
         self._was_up: set[str] = set()
         self.fatal: str | None = None
         self._fatal_event: asyncio.Event | None = None
-        if db is not None and TABLE not in db.table_names():
-            db.table(TABLE).create(
-                {
-                    "adapter": str,
-                    "state": str,
-                    "since": float,
-                    "last_error": str,
-                    "reconnects": int,
-                    "pid": int,
-                    "updated_at": float,
-                },
-                pk="adapter",
-            )
+        if db is not None:
+            _create_table(db)
 
     def supervisor(self, adapter: str) -> Supervisor:
         """The handle one adapter uses to report and reconnect."""
@@ -167,7 +155,7 @@ class Connections:
             "updated_at": self.clock(),
         }
         try:
-            self._db.table(TABLE).upsert(row, pk="adapter")
+            upsert(self._db, TABLE, row, key=["adapter"])
         except Exception:  # state is for people; never let bookkeeping stop a reconnect
             log.exception("could not record the %s connection state", status.adapter)
 
@@ -226,10 +214,16 @@ class Connections:
             self.report(name, STOPPED)
 
 
-def recorded(db: sqlite_utils.Database) -> list[tuple[ConnectionStatus, int]]:
+def _create_table(db: Database) -> None:
+    db.execute(
+        f"create table if not exists {TABLE} (adapter text primary key, state text, since float, "
+        "last_error text, reconnects integer, pid integer, updated_at float)"
+    )
+
+
+def recorded(db: Database) -> list[tuple[ConnectionStatus, int]]:
     """What ``agora run`` last recorded per adapter, with its process id (for ``agora doctor``)."""
-    if TABLE not in db.table_names():
-        return []
+    _create_table(db)
     return [
         (ConnectionStatus(r["adapter"], r["state"], r["since"], r["last_error"] or "", r["reconnects"]), r["pid"] or 0)
         for r in db.query(f"select * from {TABLE} order by adapter")

@@ -26,6 +26,7 @@ from typing import Any, cast
 
 import aiohttp
 import discord
+import sqlite_utils
 from discord import app_commands
 
 from adapters.discord import endpoints
@@ -69,6 +70,7 @@ from bot.events import (
 )
 from bot.ports import AdapterContext, Check, EventSink
 from bot.richtext import RichText, plain, split, to_plain
+from bot.store.sql import SqliteDatabase
 
 log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
@@ -126,7 +128,9 @@ class DiscordAdapter:
         self.settings = settings
         self.pace = settings.pace
         self.context = context
-        self.tables = Tables(context.db)
+        self.tables = Tables(
+            sqlite_utils.Database(cast(SqliteDatabase, context.db).conn)
+        )  # seam-adapters converts this
         self.texts = Texts(context.catalog)
         self.client: _Client | None = None
         self.tree: app_commands.CommandTree[Any] | None = None

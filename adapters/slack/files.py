@@ -169,7 +169,7 @@ class SlackFiles:
 
     def __init__(self, adapter: SlackAdapter) -> None:
         self.adapter = adapter
-        self.uploads = Uploads(adapter.context.db)
+        self.uploads = Uploads(adapter.legacy_db)
         self.share_wait = SHARE_WAIT
         self._no_files_info: set[str] = set()  # workspaces whose token may not call files.info
 

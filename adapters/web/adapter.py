@@ -15,8 +15,9 @@ import logging
 import time
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
+import sqlite_utils
 from aiohttp import web
 
 from adapters.web import files, markup, tables
@@ -39,6 +40,7 @@ from bot.events import (
 from bot.model import Channel
 from bot.ports import AdapterContext, Check, EventSink
 from bot.richtext import RichText, clean_text, strip_invisible, to_json, to_plain
+from bot.store.sql import SqliteDatabase
 from bot.store.transactions import write_transaction
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ class WebAdapter:
         )
         self.bound_port = self.port
         self.context = context
-        self.db = context.db
+        self.db = sqlite_utils.Database(cast(SqliteDatabase, context.db).conn)  # seam-adapters converts this
         self._sink: EventSink | None = None
         self._runner: web.AppRunner | None = None
         self.url = ""

@@ -1,42 +1,41 @@
 """The durable state: networks, channels, messages, copies, the outbox.
 
-One SQLite database through sqlite-utils, WAL mode, one connection per process
-used only from the event loop's thread. Several processes may share the file:
-every write transaction starts with ``BEGIN IMMEDIATE`` (the write lock up
-front) and waits out the others through ``busy_timeout``, so "database is
-locked" never surfaces; deliveries are shared out by leases (:mod:`bot.store.claims`).
-Every method is a short synchronous statement or transaction; the relay groups
-several under :meth:`Store.transaction` when they must land together.
+One database behind the :class:`~bot.store.sql.Database` seam: a SQLite file
+(WAL mode, the embedded default) or PostgreSQL, opened by :func:`open_database`;
+one connection per process used only from the event loop's thread. Several
+processes may share the database: every write transaction takes the write lock
+up front (on SQLite ``BEGIN IMMEDIATE``, waiting out the others through
+``busy_timeout``, so "database is locked" never surfaces); deliveries are
+shared out by leases (:mod:`bot.store.claims`). Every method is a short
+synchronous statement or transaction; the relay groups several under
+:meth:`Store.transaction` when they must land together.
 
-The narrow method set is the seam for a server database: nothing outside this
-package writes SQL against the core tables.
+The narrow method set is the seam: nothing outside this package writes SQL
+against the core tables, and only this package knows which engine it talks to.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
-from bot.errors import StoreError
 from bot.events import Attachment, ChannelRef
 from bot.model import Channel, Copy, Network, StoredMessage
 from bot.richtext import RichText, from_json, to_json, to_plain
 from bot.store import privacy
-from bot.store.migrations import migrations
+from bot.store.connect import BUSY_TIMEOUT_MS, open_database, open_read_database
+from bot.store.fulltext import FullText, full_text
 from bot.store.privacy import Removed
-from bot.store.transactions import write_transaction
+from bot.store.sql import SQLITE, Database, insert, one, placeholders, update, upsert
+
+__all__ = ["BUSY_TIMEOUT_MS", "Database", "Store", "open_database", "open_read_database"]
 
 SEND, EDIT, DELETE = "send", "edit", "delete"
-BUSY_TIMEOUT_MS = 30000
 PENDING, SENDING, DONE, PARKED, CANCELLED = "pending", "sending", "done", "parked", "cancelled"
 FILE_PENDING, FETCHED, TOO_LARGE, FILE_FAILED, ERASED = "pending", "stored", "too_large", "failed", "erased"
 
@@ -113,41 +112,29 @@ class GlossaryChange:
     at: float = 0.0
 
 
-def open_database(path: Path | str) -> Database:
-    """Open (creating if needed) and migrate the database; StoreError says why it failed."""
-    try:
-        if str(path) == ":memory:":
-            db = Database(sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None))
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            db = Database(sqlite3.connect(str(path), check_same_thread=False, isolation_level=None))
-            db.enable_wal()
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA foreign_keys=ON")
-        with write_transaction(db):  # a second process starting at once waits, then finds them applied
-            migrations.apply(db)
-    except sqlite3.Error as exc:
-        raise StoreError(f"database {path}: {exc}") from exc
-    return db
-
-
 class Store:
     """Typed access to the core tables."""
 
     def __init__(self, db: Database, clock: Any = time.time) -> None:
         self.db = db
         self.now = clock
+        self._full_text: FullText | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All-or-nothing, holding the write lock from the start: nested calls become savepoints."""
-        with write_transaction(self.db):
+        with self.db.transaction():
             yield
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        rows = list(self.db.query(sql, params))
-        return rows[0] if rows else None
+        return one(self.db, sql, params)
+
+    @property
+    def full_text(self) -> FullText:
+        """Word search over messages and their translations, in this engine's SQL."""
+        if self._full_text is None:
+            self._full_text = full_text(self.db)
+        return self._full_text
 
     # ------------------------------------------------------------ networks
 
@@ -159,7 +146,7 @@ class Store:
         """Create a network with a fresh join code (or the given one)."""
         code = code or new_join_code()
         with self.transaction():
-            self.db.table("networks").insert({"name": name, "join_code": code, "created_at": self.now()})
+            insert(self.db, "networks", {"name": name, "join_code": code, "created_at": self.now()})
         return Network(name, code)
 
     def networks(self) -> list[Network]:
@@ -185,7 +172,9 @@ class Store:
     def link_channel(self, channel: Channel, source: str) -> None:
         """Insert or replace a channel's link (config and commands both end here)."""
         with self.transaction():
-            self.db.table("channels").upsert(
+            upsert(
+                self.db,
+                "channels",
                 {
                     "ref": str(channel.ref),
                     "network": channel.network,
@@ -199,7 +188,7 @@ class Store:
                     "source": source,
                     "linked_at": self.now(),
                 },
-                pk="ref",
+                key=["ref"],
             )
 
     def update_channel(self, ref: ChannelRef, **fields: Any) -> None:
@@ -213,7 +202,7 @@ class Store:
             else:
                 row[key] = value
         with self.transaction():
-            self.db.table("channels").update(str(ref), row)
+            update(self.db, "channels", {"ref": str(ref)}, row)
 
     def unlink_channel(self, ref: ChannelRef) -> None:
         with self.transaction():
@@ -245,7 +234,9 @@ class Store:
 
         The database decides, so two processes given the same event relay it once."""
         with self.transaction():
-            cur = self.db.execute("insert or ignore into events (key, seen_at) values (?, ?)", [key, self.now()])
+            cur = self.db.execute(
+                "insert into events (key, seen_at) values (?, ?) on conflict (key) do nothing", [key, self.now()]
+            )
         return cur.rowcount == 0
 
     def prune_events(self, before: float) -> int:
@@ -271,11 +262,11 @@ class Store:
         lang: str,
         topics: Sequence[str],
     ) -> int:
-        # Plain SQL on the hot path: sqlite-utils' insert costs ~0.1 ms a row in checks.
-        cur = self.db.conn.execute(
+        # One prepared statement on the hot path (no per-row column checks).
+        cur = self.db.execute(
             "insert into messages (network, channel, platform_id, root_id, kind, author_id, author_name, "
             "author_avatar, city, country, text, plain, lang, topics, version, created_at, deleted) "
-            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 0)",
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 0) returning id",
             [
                 network,
                 str(channel),
@@ -294,7 +285,7 @@ class Store:
                 self.now(),
             ],
         )
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def message(self, message_id: int) -> StoredMessage | None:
         row = self._one("select * from messages where id = ?", [message_id])
@@ -340,14 +331,48 @@ class Store:
         )
         return [_message(r) for r in rows]
 
+    def unanswered(
+        self, network: str, since: float, until: float, kinds: Sequence[str], limit: int
+    ) -> list[StoredMessage]:
+        """The first questions of ``kinds`` created in ``[since, until)`` that have no live reply."""
+        rows = self.db.query(
+            "select * from messages m where network = ? and created_at >= ? and created_at < ? and deleted = 0 "
+            f"and kind in ({placeholders(len(kinds))}) and root_id is null "
+            "and not exists (select 1 from messages r where r.root_id = m.id and r.deleted = 0) "
+            "order by id limit ?",
+            [network, since, until, *kinds, limit],
+        )
+        return [_message(r) for r in rows]
+
+    def tagged(self, network: str, topic: str, limit: int = 100) -> list[int]:
+        """The newest relayed, undeleted messages of ``network`` tagged ``topic``, newest first."""
+        # SQLite: "+network" walks ids newest first and stops at ``limit``, instead of sorting the network.
+        column = "+network" if self.db.dialect == SQLITE else "network"
+        rows = self.db.execute(
+            f"select id from messages where {column} = ? and deleted = 0 and kind != 'notice' "
+            "and topics like ? order by id desc limit ?",
+            [network, f'%"{topic}"%', limit],
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def thread_roots(self, ids: Sequence[int]) -> dict[int, int]:
+        """Which thread (its question's id) each of these messages is in; unknown ids are left out."""
+        roots: dict[int, int] = {}
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            sql = f"select id, root_id from messages where id in ({placeholders(len(chunk))})"
+            for message_id, root_id in self.db.execute(sql, chunk).fetchall():
+                roots[message_id] = root_id or message_id
+        return roots
+
     # ------------------------------------------------------------ copies
 
     def add_copy(self, message_id: int, channel: ChannelRef, lang: str, thread_id: str | None = None) -> int:
-        cur = self.db.conn.execute(
-            "insert into copies (message_id, channel, lang, thread_id, created_at) values (?, ?, ?, ?, ?)",
+        cur = self.db.execute(
+            "insert into copies (message_id, channel, lang, thread_id, created_at) values (?, ?, ?, ?, ?) returning id",
             [message_id, str(channel), lang, thread_id, self.now()],
         )
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def copy(self, copy_id: int) -> Copy | None:
         row = self._one("select * from copies where id = ?", [copy_id])
@@ -375,8 +400,13 @@ class Store:
     ) -> None:
         """Remember a posted part so edits, deletes, threads and echo checks find it."""
         with self.transaction():
+            # A part posted again replaces what was recorded for that post or that part.
             self.db.execute(
-                "insert or replace into posts (channel, platform_id, copy_id, part) values (?, ?, ?, ?)",
+                "delete from posts where (channel = ? and platform_id = ?) or (copy_id = ? and part = ?)",
+                [str(channel), platform_id, copy_id, part],
+            )
+            self.db.execute(
+                "insert into posts (channel, platform_id, copy_id, part) values (?, ?, ?, ?)",
                 [str(channel), platform_id, copy_id, part],
             )
             if part == 0:
@@ -389,12 +419,12 @@ class Store:
     # ------------------------------------------------------------ outbox
 
     def enqueue(self, channel: ChannelRef, copy_id: int, op: str) -> int:
-        cur = self.db.conn.execute(
+        cur = self.db.execute(
             "insert into outbox (channel, copy_id, op, state, attempts, next_at, created_at) "
-            "values (?, ?, ?, ?, 0, 0.0, ?)",
+            "values (?, ?, ?, ?, 0, 0.0, ?) returning id",
             [str(channel), copy_id, op, PENDING, self.now()],
         )
-        return int(cur.lastrowid or 0)
+        return int(cur.fetchone()[0])
 
     def next_delivery(self, channel: ChannelRef) -> OutboxRow | None:
         """The oldest unfinished row of a channel: rows after it wait, which keeps order."""
@@ -427,12 +457,30 @@ class Store:
         if state in (DONE, PARKED, CANCELLED):
             fields["done_at"] = self.now()
         with self.transaction():
-            self.db.table("outbox").update(row_id, fields)
+            update(self.db, "outbox", {"id": row_id}, fields)
 
     def delivery_counts(self, channel: ChannelRef | None = None) -> dict[str, int]:
         where, params = ("where channel = ?", [str(channel)]) if channel else ("", [])
         rows = self.db.query(f"select state, count(*) n from outbox {where} group by state", params)
         return {r["state"]: r["n"] for r in rows}
+
+    def deliveries_by_channel(self, states: Sequence[str]) -> list[tuple[str, str, int]]:
+        """(channel, state, how many) of the outbox rows in ``states`` (the ``state`` index bounds the read)."""
+        rows = self.db.execute(
+            f"select channel, state, count(*) from outbox where state in ({placeholders(len(states))}) "
+            "group by channel, state",
+            list(states),
+        ).fetchall()
+        return [(str(channel), str(state), int(n)) for channel, state, n in rows]
+
+    def queued_at(self, row_id: int) -> float | None:
+        """When a delivery was queued."""
+        row = self.db.execute("select created_at from outbox where id = ?", [row_id]).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def ping(self) -> None:
+        """A round trip to the database; raises whatever the engine raises when it is unreachable."""
+        self.db.execute("select 1").fetchone()
 
     def parked(self, limit: int = 20) -> list[OutboxRow]:
         rows = self.db.query("select * from outbox where state = ? order by id desc limit ?", [PARKED, limit])
@@ -455,7 +503,9 @@ class Store:
 
     def put_message_translation(self, t: MessageTranslation) -> None:
         with self.transaction():
-            self.db.table("message_translations").upsert(
+            upsert(
+                self.db,
+                "message_translations",
                 {
                     "message_id": t.message_id,
                     "lang": t.lang,
@@ -465,7 +515,7 @@ class Store:
                     "engine": t.engine,
                     "translated": int(t.translated),
                 },
-                pk=("message_id", "lang"),
+                key=["message_id", "lang"],
             )
 
     def get_translation(self, key: str) -> str | None:
@@ -474,7 +524,9 @@ class Store:
 
     def put_translation(self, key: str, engine: str, source: str, target: str, text: str, result: str) -> None:
         with self.transaction():
-            self.db.table("translations").upsert(
+            upsert(
+                self.db,
+                "translations",
                 {
                     "key": key,
                     "engine": engine,
@@ -484,7 +536,7 @@ class Store:
                     "result": result,
                     "created_at": self.now(),
                 },
-                pk="key",
+                key=["key"],
             )
 
     # ------------------------------------------------------------ glossary
@@ -495,8 +547,11 @@ class Store:
 
     def add_glossary_term(self, network: str, term: str, translations: dict[str, str]) -> None:
         with self.transaction():
-            self.db.table("glossary").upsert(
-                {"network": network, "term": term, "translations": json.dumps(translations)}, pk=("network", "term")
+            upsert(
+                self.db,
+                "glossary",
+                {"network": network, "term": term, "translations": json.dumps(translations)},
+                key=["network", "term"],
             )
 
     def remove_glossary_term(self, network: str, term: str) -> bool:
@@ -563,7 +618,7 @@ class Store:
 
     def add_files(self, message_id: int, attachments: Sequence[Attachment]) -> None:
         for position, att in enumerate(attachments):
-            self.db.conn.execute(
+            self.db.execute(
                 "insert into files (message_id, position, name, size, mime, source_url, platform_file_id, state, "
                 "created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -609,7 +664,7 @@ class Store:
         if error is not None:
             fields["error"] = error
         with self.transaction():
-            self.db.table("files").update(file_id, fields)
+            update(self.db, "files", {"id": file_id}, fields)
 
     def messages_with_pending_files(self) -> list[int]:
         rows = self.db.query("select distinct message_id from files where state = ? order by 1", [FILE_PENDING])

@@ -26,11 +26,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from bot.events import ChannelRef
 from bot.store import PENDING, SENDING
-from bot.store.transactions import write_transaction
+from bot.store.sql import Database, placeholders
 
 
 def process_owner() -> str:
@@ -59,7 +57,7 @@ class Claims:
     def hold_channel(self, channel: ChannelRef, ttl: float) -> ChannelLease:
         """Take or renew the channel's lease unless another owner's lease is still live."""
         now = self.now()
-        with write_transaction(self.db):
+        with self.db.transaction():
             self.db.execute(
                 "insert into channel_leases (channel, owner, expires_at) values (?, ?, ?) "
                 "on conflict (channel) do update set owner = excluded.owner, expires_at = excluded.expires_at "
@@ -74,7 +72,7 @@ class Claims:
 
     def release_channel(self, channel: ChannelRef, last_post_at: float | None) -> None:
         """Give the channel up at once (idle or stopping), leaving the last post time for pacing."""
-        with write_transaction(self.db):
+        with self.db.transaction():
             self.db.execute(
                 "update channel_leases set expires_at = 0, last_post_at = coalesce(?, last_post_at) "
                 "where channel = ? and owner = ?",
@@ -90,8 +88,8 @@ class Claims:
         ).fetchall()
         dead = [owner for (owner,) in rows if _dead_here(owner)]
         if dead:
-            marks = ", ".join("?" for _ in dead)
-            with write_transaction(self.db):
+            marks = placeholders(len(dead))
+            with self.db.transaction():
                 self.db.execute(f"update channel_leases set expires_at = 0 where owner in ({marks})", dead)
                 self.db.execute(f"update outbox set lease_until = 0 where owner in ({marks})", dead)
         return dead
@@ -99,7 +97,7 @@ class Claims:
     def claim_delivery(self, row_id: int, ttl: float) -> bool:
         """Mark a pending (or abandoned) row ``sending`` under this owner; False if another owner holds it."""
         now = self.now()
-        with write_transaction(self.db):
+        with self.db.transaction():
             cur = self.db.execute(
                 "update outbox set state = ?, owner = ?, lease_until = ? "
                 "where id = ? and state in (?, ?) and (owner is null or owner = ? or lease_until < ?)",

@@ -8,9 +8,11 @@ the window holds; these counts cost at most a few hundred rows a day.
 A row counts the relayed, undeleted messages of one UTC day in one channel and
 one thread (``question_id``, the thread's root) tagged with ``topic``; the
 empty topic counts every such message, whatever its topics, and ``replies``
-how many of them answer the thread. SQLite triggers keep the table right in
-the same transaction as the message row changes, so no code path (relay,
-edit, delete, tag correction, erasure, retention) can forget to update it.
+how many of them answer the thread. Triggers keep the table right in the
+same transaction as the message row changes, so no code path (relay, edit,
+delete, tag correction, erasure, retention) can forget to update it. The
+triggers and the backfill below are SQLite's (its schema steps run them);
+PostgreSQL's are in its own schema steps. :class:`Window` reads in portable SQL.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from typing import Any, Protocol
 
-from sqlite_utils import Database
+from bot.store.sql import Database
 
 DAY_SECONDS = 86400
 KEY = "network, day, topic, channel, city, country, question_id"
@@ -80,8 +83,14 @@ _TRIGGERS = [
 ]
 
 
-def create_counts(db: Database) -> None:
-    """The table, its triggers and the counts of the messages already stored."""
+class Executes(Protocol):
+    """A SQLite connection during a schema step (sqlite-utils') or through the seam."""
+
+    def execute(self, sql: str) -> Any: ...
+
+
+def create_counts(db: Executes) -> None:
+    """The table, its triggers and the counts of the messages already stored (SQLite)."""
     db.execute(_CREATE)
     db.execute("create index topic_day_counts_day on topic_day_counts (day)")
     for trigger in _TRIGGERS:
@@ -89,14 +98,14 @@ def create_counts(db: Database) -> None:
     recount(db)
 
 
-def recount(db: Database) -> None:
-    """Rebuild every count from the messages (the migration's backfill; tests compare against it)."""
+def recount(db: Executes) -> None:
+    """Rebuild every count from the messages (the SQLite migration's backfill; tests compare against it)."""
     db.execute("delete from topic_day_counts")
     db.execute(expected_counts_sql("insert into topic_day_counts"))
 
 
 def expected_counts_sql(prefix: str = "") -> str:
-    """The counts computed from scratch, as a query (prefixed with an insert for the backfill)."""
+    """The counts computed from scratch, as a SQLite query (prefixed with an insert for the backfill)."""
     return f"""{prefix}
     select m.network, cast(m.created_at / {DAY_SECONDS} as integer) day, t.topic, m.channel,
            coalesce(m.city, '') city, coalesce(m.country, '') country, coalesce(m.root_id, m.id) question_id,
@@ -117,7 +126,7 @@ ByThread = tuple[int, int]  # (question id, replies in the window)
 class Window:
     """The counts of relayed messages created in ``[since, until)`` in one network.
 
-    Whole UTC days are summed by SQLite from ``topic_day_counts``; the partial
+    Whole UTC days are summed by the database from ``topic_day_counts``; the partial
     days at either end (at most two days of messages) are read from the
     messages themselves. Each figure is read only when asked for.
     """
@@ -127,7 +136,7 @@ class Window:
         first_day = math.ceil(since / DAY_SECONDS)
         end_day = math.floor(until / DAY_SECONDS)
         self.whole_days = first_day < end_day
-        self.params = {"network": network, "first": first_day, "end": end_day}
+        self.params = [network, first_day, end_day]  # for "network = ? and day >= ? and day < ?"
         edges = (
             [(since, first_day * DAY_SECONDS), (end_day * DAY_SECONDS, until)] if self.whole_days else [(since, until)]
         )
@@ -145,7 +154,7 @@ class Window:
             "select id, root_id, city, country, topics from messages "
             f"where network = ? and created_at >= ? and created_at < ? and {_counted('messages')}",
             [network, start, end],
-        )
+        ).fetchall()
         for message_id, root_id, city, country, topics in rows:
             question = root_id if root_id is not None else message_id
             self.edge_replies[question] += root_id is not None
@@ -162,9 +171,9 @@ class Window:
         if self.whole_days:
             for topic, n in self.db.execute(
                 "select topic, sum(messages) from topic_day_counts "
-                "where network = :network and day >= :first and day < :end and topic != '' group by topic",
+                "where network = ? and day >= ? and day < ? and topic != '' group by topic",
                 self.params,
-            ):
+            ).fetchall():
                 out[topic] += n
         for (topic, _city, _country), n in self.edge_places.items():
             out[topic] += n
@@ -177,10 +186,10 @@ class Window:
         if self.whole_days:
             for topic, city, country, n, question in self.db.execute(
                 "select topic, city, country, sum(messages), min(question_id) from topic_day_counts "
-                "where network = :network and day >= :first and day < :end and topic != '' "
+                "where network = ? and day >= ? and day < ? and topic != '' "
                 "group by topic, city, country",
                 self.params,
-            ):
+            ).fetchall():
                 places[(topic, city, country)] += n
                 first[(topic, city, country)] = min(first.get((topic, city, country), question), question)
         return places, first
@@ -200,9 +209,9 @@ class Window:
         if self.whole_days:
             for question, topic, n in self.db.execute(
                 "select question_id, topic, sum(replies) from topic_day_counts "
-                "where network = :network and day >= :first and day < :end group by question_id, topic",
+                "where network = ? and day >= ? and day < ? group by question_id, topic",
                 self.params,
-            ):
+            ).fetchall():
                 if topic:
                     members.setdefault(topic, set()).add(question)
                 else:

@@ -18,10 +18,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlite_utils import Database
-
 from bot.richtext import from_json, map_text
-from bot.store.transactions import write_transaction
+from bot.store.sql import Database, placeholders
 
 T = TypeVar("T")
 
@@ -62,7 +60,7 @@ def purge_before(db: Database, cutoff: float) -> Removed:
     rows = db.query("select id from messages where coalesce(edited_at, created_at) < ? and text != '[]'", [cutoff])
     ids = [r["id"] for r in rows]
     removed = _forget_messages(db, ids)
-    with write_transaction(db):
+    with db.transaction():
         deliveries = db.execute(
             "delete from outbox where created_at < ? and state in ('done', 'cancelled')", [cutoff]
         ).rowcount
@@ -91,9 +89,9 @@ def _forget_messages(db: Database, ids: list[int]) -> Removed:
     pieces: set[str] = set()
     translations = 0
     files = 0
-    with write_transaction(db):
+    with db.transaction():
         for chunk in _chunks(ids, 500):
-            marks = ",".join("?" * len(chunk))
+            marks = placeholders(len(chunk))
             for row in db.query(f"select text from messages where id in ({marks})", chunk):
                 pieces |= _texts(row["text"])
             for row in db.query(f"select text from message_translations where message_id in ({marks})", chunk):
@@ -134,7 +132,7 @@ def _forget_cached_pieces(db: Database, pieces: set[str]) -> int:
         if r["text"].strip() in wanted or (len(r["text"].strip()) > 3 and r["text"].strip() in joined)
     ]
     for chunk in _chunks(doomed, 500):
-        db.execute(f"delete from translations where key in ({','.join('?' * len(chunk))})", chunk)
+        db.execute(f"delete from translations where key in ({placeholders(len(chunk))})", chunk)
     return len(doomed)
 
 

@@ -1,23 +1,23 @@
-"""Question vectors in SQLite, and the reads that find candidates for a new question.
+"""Question vectors in the database, and the reads that find candidates for a new question.
 
 Writes happen on the event loop's connection (the one writer). Reads for
-suggestions run in a worker thread, on a read-only connection of that thread's
-own (WAL lets it read while the loop writes), so a search never blocks the
-relay; an in-memory database, which other connections cannot see, is read
-through the shared connection instead (tests).
+suggestions run in a worker thread, on a read connection of that thread's own
+(:func:`bot.store.open_read_database`; on SQLite WAL lets it read while the loop
+writes), so a search never blocks the relay; an in-memory database, which other
+connections cannot see, is read through the shared connection instead (tests).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from sqlite_utils import Database
 
+from bot.store.connect import is_memory, open_read_database
+from bot.store.fulltext import full_text
+from bot.store.sql import Database, placeholders, upsert
 from bot.vectors import Matrix, Vector, dequantise, quantise
 
 
@@ -46,23 +46,21 @@ class QuestionVectors:
         self.model = model
         self.dim = dim
         self._local = threading.local()
-        rows = list(db.query("select file from pragma_database_list where name = 'main'"))
-        self._path = str(rows[0]["file"]) if rows and rows[0]["file"] else ""
 
     # ------------------------------------------------------------ writes (event loop)
 
     def add(self, message_id: int, network: str, lang: str, vector: Vector) -> bool:
         """Store a question's vector once and add it to its language's running sum; False if it had one."""
         scale, blob = quantise(vector)
-        with self.db.atomic():
-            cur = self.db.conn.execute(
-                "insert or ignore into question_vectors (message_id, network, lang, model, scale, vector) "
-                "values (?, ?, ?, ?, ?, ?)",
+        with self.db.transaction():
+            cur = self.db.execute(
+                "insert into question_vectors (message_id, network, lang, model, scale, vector) "
+                "values (?, ?, ?, ?, ?, ?) on conflict (message_id) do nothing",
                 [message_id, network, lang, self.model, scale, blob],
             )
             if cur.rowcount == 0:
                 return False
-            row = self.db.conn.execute(
+            row = self.db.execute(
                 "select count, total from question_vector_sums where network = ? and lang = ? and model = ?",
                 [network, lang, self.model],
             ).fetchone()
@@ -71,18 +69,25 @@ class QuestionVectors:
             if row is not None:
                 count += int(row[0])
                 total += np.frombuffer(row[1], dtype=np.float32)
-            self.db.conn.execute(
-                "insert or replace into question_vector_sums (network, lang, model, count, total) "
-                "values (?, ?, ?, ?, ?)",
-                [network, lang, self.model, count, total.astype(np.float32).tobytes()],
+            upsert(
+                self.db,
+                "question_vector_sums",
+                {
+                    "network": network,
+                    "lang": lang,
+                    "model": self.model,
+                    "count": count,
+                    "total": total.astype(np.float32).tobytes(),
+                },
+                key=["network", "lang", "model"],
             )
         return True
 
     def replace(self, message_id: int, vector: Vector) -> bool:
         """A new vector for an edited question, its language's running sum moved with it; False if it had none."""
         scale, blob = quantise(vector)
-        with self.db.atomic():
-            row = self.db.conn.execute(
+        with self.db.transaction():
+            row = self.db.execute(
                 "select network, lang, scale, vector from question_vectors where message_id = ? and model = ?",
                 [message_id, self.model],
             ).fetchone()
@@ -90,17 +95,17 @@ class QuestionVectors:
                 return False
             network, lang = str(row[0]), str(row[1])
             old = dequantise([float(row[2])], [row[3]], self.dim)[0]
-            self.db.conn.execute(
+            self.db.execute(
                 "update question_vectors set scale = ?, vector = ? where message_id = ?", [scale, blob, message_id]
             )
-            self.db.conn.execute(
+            self.db.execute(
                 "update question_vector_sums set total = ? where network = ? and lang = ? and model = ?",
                 [self._moved(network, lang, old, vector), network, lang, self.model],
             )
         return True
 
     def _moved(self, network: str, lang: str, old: Vector, new: Vector) -> bytes:
-        row = self.db.conn.execute(
+        row = self.db.execute(
             "select total from question_vector_sums where network = ? and lang = ? and model = ?",
             [network, lang, self.model],
         ).fetchone()
@@ -109,12 +114,12 @@ class QuestionVectors:
 
     def count(self) -> int:
         """How many questions have a vector of this model."""
-        row = self.db.conn.execute("select count(*) from question_vectors where model = ?", [self.model]).fetchone()
+        row = self.db.execute("select count(*) from question_vectors where model = ?", [self.model]).fetchone()
         return int(row[0])
 
     def unindexed(self, limit: int) -> list[tuple[int, str, str, str]]:
         """Questions stored before they had a vector: (id, network, lang, plain text), oldest first."""
-        rows = self.db.conn.execute(
+        rows = self.db.execute(
             "select m.id, m.network, m.lang, m.plain from messages m "
             "left join question_vectors v on v.message_id = m.id "
             "where m.kind = 'question' and m.root_id is null and m.deleted = 0 and m.plain != '' "
@@ -126,14 +131,13 @@ class QuestionVectors:
 
     # ------------------------------------------------------------ reads (any thread)
 
-    def reader(self) -> sqlite3.Connection:
+    def reader(self) -> Database:
         """This thread's read connection."""
-        if not self._path:
-            return self.db.conn
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if is_memory(self.db.url):
+            return self.db
+        conn: Database | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(Path(self._path).as_uri() + "?mode=ro", uri=True, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=5000")
+            conn = open_read_database(self.db.url)
             self._local.conn = conn
         return conn
 
@@ -156,7 +160,7 @@ class QuestionVectors:
         """Vectors of these questions (those that have one and are not deleted)."""
         if not ids:
             return self._candidates([])
-        marks = ",".join("?" * len(ids))
+        marks = placeholders(len(ids))
         rows = (
             self.reader()
             .execute(
@@ -198,39 +202,7 @@ class QuestionVectors:
         search in that index: they say little about a question and would make the
         ranking cost grow with history.
         """
-        conn = self.reader()
-        found: dict[int, float] = {}
-        indexes = (
-            (
-                "messages_fts_vocab",
-                "select m.id, bm25(messages_fts) from messages_fts join messages m on m.rowid = messages_fts.rowid "
-                "where messages_fts match ? and m.network = ? and m.kind = 'question' and m.deleted = 0 "
-                "order by 2 limit ?",
-            ),
-            (
-                "message_translations_fts_vocab",
-                "select m.id, bm25(message_translations_fts) from message_translations_fts "
-                "join message_translations t on t.rowid = message_translations_fts.rowid "
-                "join messages m on m.id = t.message_id "
-                "where message_translations_fts match ? and m.network = ? and m.kind = 'question' and m.deleted = 0 "
-                "order by 2 limit ?",
-            ),
-        )
-        for vocab, sql in indexes:
-            marks = ",".join("?" * len(terms))
-            common = {
-                str(term)
-                for term, rows in conn.execute(f"select term, doc from {vocab} where term in ({marks})", list(terms))
-                if rows > max_rows
-            }
-            kept = [t for t in terms if t not in common]
-            if not kept:
-                continue
-            match = " OR ".join('"' + t.replace('"', '""') + '"' for t in kept)
-            for message_id, score in conn.execute(sql, [match, network, limit]).fetchall():
-                if message_id != exclude:
-                    found[int(message_id)] = min(found.get(int(message_id), 0.0), float(score))
-        return sorted(found, key=lambda i: found[i])[:limit]
+        return full_text(self.reader()).questions(network, terms, limit, max_rows, exclude)
 
     def close_reader(self) -> None:
         conn = getattr(self._local, "conn", None)

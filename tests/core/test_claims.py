@@ -39,8 +39,8 @@ def pending_row(store: Store) -> int:
     with store.transaction():
         mid = store.db.execute(
             "insert into messages (network, channel, kind, text, lang, version, created_at, deleted) "
-            "values ('demo', 'fake:s/boston', 'question', '[]', 'en', 1, 0, 0)"
-        ).lastrowid
+            "values ('demo', 'fake:s/boston', 'question', '[]', 'en', 1, 0, 0) returning id"
+        ).fetchone()[0]
         copy_id = store.add_copy(int(mid or 0), CH, "es")
         return store.enqueue(CH, copy_id, SEND)
 

@@ -8,13 +8,14 @@ from bot.events import ChannelRef
 from bot.i18n import Catalog
 from bot.richtext import to_plain
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
+from tests.database import dump as dump_database
 
 NEW = ChannelRef("fake", "t2", "quito")
 OTHER = ChannelRef("fake", "t3", "lima")
 
 
 def dump(h: Harness) -> str:
-    return "\n".join(h.agora.db.conn.iterdump())
+    return dump_database(h.agora.db)
 
 
 def test_every_catalog_has_every_key_with_the_same_placeholders() -> None:

@@ -30,6 +30,7 @@ from bot.testing import CollectingAdapter
 from testing.polling import eventually
 from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness, demo_config
+from tests.database import sqlite_connection
 
 BURST = 6
 LONG_REASON = "upstream said: " + "x" * 600  # the error path stores up to 500 characters of it
@@ -136,7 +137,7 @@ async def test_a_full_database_in_the_error_path_is_retried_until_space_returns(
     small_pages: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     h = small_pages
-    fail_first_send_after(h, lambda: fill_database(h.agora.db.conn))
+    fail_first_send_after(h, lambda: fill_database(sqlite_connection(h.agora.db)))
 
     await burst(h)
     await eventually(lambda: bool(worker_errors(caplog, "full")), "the worker to meet the full database")

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.digest import next_slot
-from bot.reads import open_read_only
 from tests.core.conftest import BOSTON, RECIFE, Harness
 
 
@@ -47,10 +46,10 @@ async def test_digest_text_is_built_off_the_loop_and_queued_once(make_harness: C
 
 
 def test_the_reader_cannot_write(tmp_path: Any) -> None:
-    from bot.store import open_database
+    from bot.store import open_database, open_read_database
 
     open_database(tmp_path / "a.db").close()
-    reader = open_read_only(str(tmp_path / "a.db"))
+    reader = open_read_database(tmp_path / "a.db")
     try:
         reader.execute("insert into networks (name, join_code, created_at) values ('x', 'y', 0)")
     except Exception as exc:

@@ -11,10 +11,11 @@ from bot.events import Author, IncomingMessage
 from bot.richtext import plain, to_plain
 from bot.store import DONE
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
+from tests.database import dump as dump_database
 
 
 def dump(h: Harness) -> str:
-    return "\n".join(h.agora.db.conn.iterdump())
+    return dump_database(h.agora.db)
 
 
 def text(reply: Any) -> str:

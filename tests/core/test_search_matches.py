@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot import search
 from bot.events import ChannelRef
 from bot.i18n import default_catalog
 from bot.passthrough import PassThrough
 from bot.richtext import plain
 from bot.search import Search
-from bot.store import Store, open_database
+from bot.store import Store, fulltext, open_database
+from bot.store.fulltext import SqliteFullText
 from bot.topics import default_tagger
 
 
@@ -47,17 +47,10 @@ def test_the_first_look_and_the_full_query_find_the_same_matches(
     store = history()
     engine = Search(store, default_tagger(), PassThrough(), default_catalog())
     expected = engine.by_words(store, "demo", "zoning", "en", ["zoning"])
-    monkeypatch.setattr(search, "MATCHES", 4)
-    monkeypatch.setattr(search, "FIRST_LOOK", first_look)
-    found = search.best_matches(
-        store,
-        "messages_fts",
-        search.ORIGINALS,
-        "select m.id, bm25(messages_fts) score from messages_fts join messages m on m.rowid = messages_fts.rowid "
-        "where messages_fts match ? and m.network = ? and m.deleted = 0 and m.kind != 'notice' "
-        "order by score limit 4",
-        '"zoning"*',
-        "demo",
+    monkeypatch.setattr(fulltext, "MATCHES", 4)
+    monkeypatch.setattr(fulltext, "FIRST_LOOK", first_look)
+    found = SqliteFullText(store.db).best_matches(
+        "messages_fts", fulltext.ORIGINALS, fulltext.ORIGINALS_FULL, '"zoning"*', "demo"
     )
     assert len(found) == 4
     best = sorted((h.score, h.message_id) for h in expected)[-4:]

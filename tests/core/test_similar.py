@@ -114,7 +114,7 @@ def test_a_worker_thread_reads_committed_vectors_on_its_own_connection(store: St
     worker.start()
     worker.join()
     assert seen == [(mid,)]
-    assert connections[0] is not store.db.conn
+    assert connections[0] is not store.db
 
 
 def test_full_text_candidates_leave_out_words_too_common_to_be_worth_it(store: Store) -> None:

@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 from click.testing import CliRunner
 
 from bot.cli import connection_checks, main
 from bot.config import parse_config
 from bot.errors import ConfigError
 from bot.richtext import to_plain
+from bot.store import open_database
 from bot.supervision import CONNECTED, CONNECTING, DISCONNECTED, Connections, SupervisionPolicy
 from tests.core.conftest import GDL, Harness
 
@@ -125,7 +125,7 @@ async def test_status_shows_each_connection_in_the_callers_language(harness: Har
 
 
 def test_doctor_reports_what_the_running_bot_recorded(tmp_path: Path) -> None:
-    db = sqlite_utils.Database(tmp_path / "agora.db")
+    db = open_database(tmp_path / "agora.db")
     connections = Connections(db=db)
     connections.supervisor("discord").connected()
     connections.supervisor("slack").disconnected("invalid_auth")
@@ -142,7 +142,7 @@ def test_doctor_prints_the_connection_lines(tmp_path: Path) -> None:
     database = tmp_path / "doctor.db"
     config = tmp_path / "config.toml"
     config.write_text("[adapters.web]\nport = 0\n")
-    connections = Connections(db=sqlite_utils.Database(database))
+    connections = Connections(db=open_database(database))
     connections.supervisor("discord").disconnected("HTTP 503")
     result = CliRunner().invoke(main, ["doctor", "--config", str(config)], env={"AGORA_DB": str(database)})
     assert "[FIX] discord connection: disconnected since" in result.output

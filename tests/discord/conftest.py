@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import sqlite_utils
 
 from adapters.discord import DiscordAdapter, create
 from bot.commands import COMMANDS
@@ -17,6 +17,7 @@ from bot.i18n import default_catalog
 from bot.model import Channel
 from bot.ports import AdapterContext
 from bot.richtext import plain
+from bot.store.sql import Database, SqliteDatabase
 from tests.fakes.discord_server import FakeDiscord
 
 
@@ -93,11 +94,11 @@ def world(fake: FakeDiscord) -> World:
 
 
 @pytest.fixture
-def db() -> sqlite_utils.Database:
-    return sqlite_utils.Database(memory=True)
+def db() -> Database:
+    return SqliteDatabase(sqlite3.connect(":memory:"))
 
 
-def context(world: World, db: sqlite_utils.Database, token: str | None = None) -> AdapterContext:
+def context(world: World, db: Database, token: str | None = None) -> AdapterContext:
     linked = [
         Channel(world.ref(world.boston), "wwc", "Boston", "en", country="US"),
         Channel(world.ref(world.lima), "wwc", "Lima", "es", country="PE"),
@@ -124,7 +125,7 @@ def table(world: World, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def connect(world: World, db: sqlite_utils.Database) -> AsyncIterator[Callable[..., Any]]:
+async def connect(world: World, db: Database) -> AsyncIterator[Callable[..., Any]]:
     """Start adapters on demand (several per test, e.g. around a restart); all stopped at the end."""
     started: list[DiscordAdapter] = []
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-import sqlite_utils
 
 from adapters.discord import DiscordAdapter, create
 from adapters.web import WebAdapter
 from bot.events import IncomingMessage
+from bot.store.sql import Database
 from bot.supervision import CONNECTED, DISCONNECTED, Connections, SupervisionPolicy
 from tests.discord.conftest import Sink, World, context, table
 from tests.discord.test_continuity import texts
@@ -36,9 +36,7 @@ FAST = SupervisionPolicy(grace=0.0, backoff_base=0.05, backoff_max=0.2, give_up_
 
 
 @pytest.fixture
-async def supervised(
-    world: World, db: sqlite_utils.Database
-) -> AsyncIterator[tuple[DiscordAdapter, Sink, Connections, str]]:
+async def supervised(world: World, db: Database) -> AsyncIterator[tuple[DiscordAdapter, Sink, Connections, str]]:
     """A Discord adapter and the web playground sharing one connection registry; yields the health URL."""
     connections = Connections(FAST, db)
     ctx = dataclasses.replace(context(world, db), connections=connections)
@@ -155,7 +153,7 @@ async def test_a_dropped_socket_shows_as_disconnected_then_connected(
     assert fake.resumes >= 1
 
 
-async def test_agora_gives_up_when_the_gateway_stays_away(world: World, db: sqlite_utils.Database) -> None:
+async def test_agora_gives_up_when_the_gateway_stays_away(world: World, db: Database) -> None:
     connections = Connections(dataclasses.replace(FAST, give_up_after=0.3), db)
     adapter = create(table(world), dataclasses.replace(context(world, db), connections=connections))
     await adapter.start(Sink())

@@ -19,6 +19,7 @@ from bot.i18n import default_catalog
 from bot.model import Channel
 from bot.ports import AdapterContext
 from bot.richtext import RichText
+from bot.store.sql import SqliteDatabase
 from testing import configs
 from testing.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
 from testing.translator import MarkingTranslator
@@ -105,7 +106,7 @@ async def make_adapter(fake: FakeSlack, db: sqlite_utils.Database) -> AsyncItera
         table.update(config)
         chans = channels if channels is not None else linked(BOSTON, LIMA)
         context = AdapterContext(
-            db=database if database is not None else db,
+            db=SqliteDatabase((database if database is not None else db).conn),  # seam-adapters converts this
             channels=lambda platform: list(chans) if platform == "slack" else [],
             commands=COMMANDS,
             catalog=default_catalog(),

@@ -67,7 +67,7 @@ async def test_install_then_relay_in_the_new_workspace(fake: FakeSlack, make_ada
     assert authorize_url.startswith(fake.url + "/oauth/v2/authorize?")  # beside the configured API host
     (access,) = fake.calls_to("oauth.v2.access")
     assert access["params"]["code"] == "code-lima"
-    rows = list(adapter.context.db.table("slack_installations").rows)
+    rows = list(adapter.context.db.query("select * from slack_installations"))
     assert [(r["team_id"], r["client_id"]) for r in rows] == [(LIMA_TEAM, CLIENT_ID)]
 
     ts = await fake.user_posts(LIMA_CHANNEL, "U0LUIS", "¿Alguien usa IA generativa en atención ciudadana?")
@@ -88,14 +88,14 @@ async def test_forged_state_installs_nothing(fake: FakeSlack, make_adapter: Adap
     status, _ = await install(adapter, "code-lima", tamper_state=True)
     assert status != 200
     assert fake.calls_to("oauth.v2.access") == []
-    assert list(adapter.context.db.table("slack_installations").rows) == []
+    assert list(adapter.context.db.query("select * from slack_installations")) == []
 
 
 async def test_bad_code_installs_nothing(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
     adapter, _ = await oauth_adapter(fake, make_adapter)
     status, _ = await install(adapter, "no-such-code")
     assert status != 200
-    assert list(adapter.context.db.table("slack_installations").rows) == []
+    assert list(adapter.context.db.query("select * from slack_installations")) == []
 
 
 async def test_workspace_without_install_is_a_permanent_failure(fake: FakeSlack, make_adapter: AdapterFactory) -> None:

@@ -20,6 +20,7 @@ from bot.app import Agora
 from bot.richtext import from_json, plain, to_plain
 from testing.polling import drain
 from testing.translator import MarkingTranslator
+from tests.database import dump
 from tests.web.conftest import CITIES, web_config
 
 QUESTION = "How do cities run the PIT count for homeless people?"
@@ -78,7 +79,7 @@ class Playground:
         return {cid: await self.messages(cid) for cid, *_ in CITIES}
 
     def dump(self) -> str:
-        return "\n".join(self.agora.db.iterdump())
+        return dump(self.agora.db)
 
 
 @pytest.fixture

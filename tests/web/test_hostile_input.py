@@ -14,6 +14,7 @@ from bot.app import Agora
 from bot.i18n import default_catalog
 from testing.polling import drain
 from testing.translator import MarkingTranslator
+from tests.database import dump
 from tests.web.conftest import web_config
 
 CATALOG = default_catalog()
@@ -25,7 +26,7 @@ class Api:
         self.session = session
 
     def dump(self) -> str:
-        return "\n".join(self.agora.db.iterdump())
+        return dump(self.agora.db)
 
     async def call(self, method: str, path: str, status: int, **kwargs: Any) -> Any:
         async with self.session.request(method, path, **kwargs) as resp:

@@ -125,7 +125,7 @@ def test_not_ready_when_the_database_does_not_answer(tmp_path: Path) -> None:
     db = open_database(tmp_path / "gone.db")
     operations = Operations(Store(db), NoMetrics(), lambda: {"web": True})
     assert operations.readiness().ready
-    db.conn.close()
+    db.close()
     readiness = operations.readiness()
     assert not readiness.ready and readiness.as_json()["down"] == ["database"]
 

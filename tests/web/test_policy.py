@@ -23,6 +23,7 @@ from bot.app import Agora
 from bot.config import parse_config
 from bot.errors import ConfigError
 from testing.translator import MarkingTranslator
+from tests.database import dump
 from tests.web.conftest import CITIES, web_config
 
 TOKEN = "s3cret-playground-token-0123456789"
@@ -40,7 +41,7 @@ class Site:
         self.port = port
 
     def dump(self) -> str:
-        return "\n".join(self.agora.db.iterdump())
+        return dump(self.agora.db)
 
     async def call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any, Mapping[str, str]]:
         async with self.session.request(method, path, **kwargs) as resp:
