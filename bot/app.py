@@ -177,7 +177,9 @@ class Agora:
         self.reads = Reads(self.store, config.database, clock)
         self.reports = Reports(self.store, self.tagger, self.catalog, clock, reads=self.reads)
         self.similar = (
-            SimilarQuestions(self.store, self.embedder, self.catalog, Tuning(threshold=config.similar.threshold))
+            SimilarQuestions(
+                self.store, self.embedder, self.catalog, Tuning(threshold=config.similar.threshold), config.database
+            )
             if self.embedder is not None and config.similar.enabled
             else None
         )

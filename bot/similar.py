@@ -210,12 +210,20 @@ class RecentQuestions:
 class SimilarQuestions:
     """Finds, stores and describes similar questions for one running Agora."""
 
-    def __init__(self, store: Store, embedder: Embedder, catalog: Catalog, tuning: Tuning | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        catalog: Catalog,
+        tuning: Tuning | None = None,
+        database: Path | str | None = None,
+    ) -> None:
+        """``database``: what the store was opened from, so the worker thread can open its own reader."""
         self.store = store
         self.embedder = embedder
         self.catalog = catalog
         self.tuning = tuning or Tuning()
-        self.vectors = QuestionVectors(store.db, embedder.name, embedder.dim)
+        self.vectors = QuestionVectors(store.db, embedder.name, embedder.dim, database)
         self.recent = RecentQuestions(self.vectors, self.tuning.window)
         self._pending: set[asyncio.Future[list[Match]]] = set()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="agora-similar", initializer=_lower_priority)

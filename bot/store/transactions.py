@@ -1,4 +1,9 @@
-"""Write transactions that wait for other processes instead of failing."""
+"""Write transactions on a sqlite-utils connection that wait for other processes instead of failing.
+
+Only the adapters' tables still use it, until they move onto the SQL seam
+(``Database.transaction()``, which does the same and also runs on PostgreSQL);
+then this module goes.
+"""
 
 from __future__ import annotations
 

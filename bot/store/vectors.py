@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -41,8 +42,11 @@ class LanguageSums:
 class QuestionVectors:
     """The ``question_vectors`` and ``question_vector_sums`` tables for one embedding model."""
 
-    def __init__(self, db: Database, model: str, dim: int) -> None:
+    def __init__(self, db: Database, model: str, dim: int, target: Path | str | None = None) -> None:
+        """``target``: what ``db`` was opened from (a server URL with its credentials), for read connections;
+        ``db.url`` when not given."""
         self.db = db
+        self.target = str(target) if target is not None else db.url
         self.model = model
         self.dim = dim
         self._local = threading.local()
@@ -133,11 +137,11 @@ class QuestionVectors:
 
     def reader(self) -> Database:
         """This thread's read connection."""
-        if is_memory(self.db.url):
+        if is_memory(self.target):
             return self.db
         conn: Database | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = open_read_database(self.db.url)
+            conn = open_read_database(self.target)
             self._local.conn = conn
         return conn
 
