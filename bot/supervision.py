@@ -23,47 +23,35 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.errors import ConfigError
+from bot.settings import check, read_dataclass
 from bot.store.sql import Database, upsert
 
 log = logging.getLogger(__name__)
 
 CONNECTING, CONNECTED, DISCONNECTED, STOPPED = "connecting", "connected", "disconnected", "stopped"
 TABLE = "connection_state"
-KEYS = {
-    "grace": "seconds a platform may be disconnected before GET /health answers 503",
-    "backoff_base": "seconds before the first reconnect attempt, doubled per failure, with jitter",
-    "backoff_max": "longest wait between reconnect attempts, in seconds",
-    "give_up_after": "seconds without a connection after which agora run exits non-zero (0: never)",
-}
+PREFIX = "supervision"
 
 
 @dataclass(frozen=True, slots=True)
 class SupervisionPolicy:
     """How connections are watched and retried (the ``[supervision]`` table)."""
 
-    grace: float = 60.0
-    backoff_base: float = 1.0
-    backoff_max: float = 60.0
-    give_up_after: float = 900.0
+    grace: float = 60.0  # seconds a platform may be disconnected before GET /health answers 503
+    backoff_base: float = 1.0  # seconds before the first reconnect attempt, doubled per failure, with jitter
+    backoff_max: float = 60.0  # longest wait between reconnect attempts, in seconds
+    give_up_after: float = 900.0  # seconds without a connection after which agora run exits non-zero (0: never)
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> SupervisionPolicy:
         """Check every key; ConfigError names the offending ``supervision.<key>``."""
-        for key in table:
-            if key not in KEYS:
-                raise ConfigError(f"supervision.{key}: unknown key (expected one of {', '.join(sorted(KEYS))})")
-        values: dict[str, float] = {}
-        for key in KEYS:
-            value = table.get(key, getattr(cls(), key))
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(f"supervision.{key}: expected a number of seconds (0 or more), got {value!r}")
-            values[key] = float(value)
-        if values["backoff_base"] <= 0:
-            raise ConfigError("supervision.backoff_base: must be more than 0 seconds")
-        if values["backoff_max"] < values["backoff_base"]:
-            raise ConfigError("supervision.backoff_max: must be at least supervision.backoff_base")
-        return cls(**values)
+        policy = read_dataclass(cls, table, PREFIX)
+        for key in ("grace", "give_up_after"):
+            check(getattr(policy, key) >= 0, PREFIX, key, "must be zero or more seconds")
+        check(policy.backoff_base > 0, PREFIX, "backoff_base", "must be more than 0 seconds")
+        ok = policy.backoff_max >= policy.backoff_base
+        check(ok, PREFIX, "backoff_max", "must be at least supervision.backoff_base")
+        return policy
 
     def delay(self, failures: int) -> float:
         """Seconds before the next attempt after ``failures`` failed ones ("full jitter")."""

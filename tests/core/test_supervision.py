@@ -30,8 +30,8 @@ def test_the_supervision_table_is_validated_and_errors_name_the_key(tmp_path: Pa
     config = parse_config({"supervision": {"grace": 5, "give_up_after": 0}}, base=tmp_path)
     assert config.supervision == SupervisionPolicy(grace=5.0, give_up_after=0.0)
     for table, message in [
-        ({"grace": "soon"}, "supervision.grace: expected a number of seconds"),
-        ({"grace": -1}, "supervision.grace: expected a number of seconds"),
+        ({"grace": "soon"}, "supervision.grace: expected a number, got 'soon'"),
+        ({"grace": -1}, "supervision.grace: must be zero or more seconds"),
         ({"backoff_base": 0}, "supervision.backoff_base: must be more than 0"),
         ({"backoff_base": 10, "backoff_max": 1}, "supervision.backoff_max: must be at least"),
         ({"give_up": 3}, "supervision.give_up: unknown key"),
