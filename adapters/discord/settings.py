@@ -55,6 +55,8 @@ class Settings:
         """Check every key and type; ConfigError names the offending ``adapters.discord.<key>``."""
         rest = dict(Table(table, PREFIX).raw)
         guild_ids = _guild_ids(rest.pop("guild_ids", []))
+        if rest.get("gateway_url") is None:  # absent, or None from a caller (TOML has no null)
+            rest.pop("gateway_url", None)
         settings = read_dataclass(cls, rest, PREFIX)
         api_base = settings.api_base.rstrip("/")
         cdn = settings.cdn_url or (DISCORD_CDN if api_base == DISCORD_API else _origin(api_base))
