@@ -11,8 +11,7 @@ Figures: seconds from the post to the first and to the last uploaded copy,
 the fetch, the bot's resident memory before and its peak after (VmHWM), and
 whether every copy carries the same bytes (sha256).
 
-The fakes come from the testing kit (testing/); the fake Discord still needs the repository
-checkout until it moves there (see testing/discord_server.py).
+The fakes come from the testing kit (testing/), so the suite runs from an installed package.
 Run: ``agora bench files --json`` or ``python -m benchmarks.files [--mb 20]``.
 """
 

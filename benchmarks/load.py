@@ -11,8 +11,7 @@ pace was kept, the bot's peak RSS, and how fast it acknowledged Slack's Socket
 Mode envelopes (``slack_ack_p50_ms``/``p99``; Slack re-sends after 3 s, counted
 in ``slack_event_retries``).
 
-The fakes come from the testing kit (testing/); the fake Discord still needs the repository
-checkout until it moves there (see testing/discord_server.py).
+The fakes come from the testing kit (testing/), so the suite runs from an installed package.
 Run: ``agora bench load --json`` or ``python -m benchmarks.load [--messages N]``.
 """
 

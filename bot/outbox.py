@@ -126,20 +126,6 @@ class Outbox:
             await asyncio.gather(*still, return_exceptions=True)
         self._workers.clear()
 
-    async def drain(self, timeout: float = 30.0) -> bool:
-        """Deprecated: wait until no deliverable row is left.
-
-        Tests and benchmarks use ``testing.polling.drain``; this stays only while tests/discord (on the
-        Discord branch) still calls it, and goes once that branch has moved over.
-        """
-        deadline = self.clock() + timeout
-        while self.clock() < deadline:
-            counts = self.store.delivery_counts()
-            if not counts.get(PENDING) and not counts.get(SENDING):
-                return True
-            await asyncio.sleep(0.02)
-        return False
-
     def _pause(self, failures: int) -> float:
         """Back-off after the store or a worker step failed (disk full, database locked)."""
         base = min(self.policy.backoff_max, self.policy.backoff_base * 2.0 ** min(failures - 1, 20))

@@ -1,10 +1,16 @@
-"""Config sections that point a real Agora at the fake platforms (the raw dicts ``parse_config`` reads)."""
+"""Config sections that point a real Agora at the fake platforms (the raw dicts ``parse_config`` reads),
+and the one builder of such an Agora the end-to-end tests share."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.app import Agora
+from bot.config import parse_config
 from testing.slack_server import APP_TOKEN, BOT_TOKEN
+from testing.translator import MarkingTranslator
 
 if TYPE_CHECKING:
     from testing.discord_server import FakeDiscord
@@ -43,3 +49,26 @@ def tokens(discord: FakeDiscord | None = None) -> dict[str, str]:
     if discord is not None:
         env["DISCORD_TOKEN"] = discord.token
     return env
+
+
+def marking_agora(
+    tmp_path: Path,
+    channels: list[dict[str, str]],
+    *,
+    slack: FakeSlack | None = None,
+    discord: FakeDiscord | None = None,
+    network: str = "americas",
+    outbox: Mapping[str, float] = FAST_OUTBOX,
+    **discord_extra: Any,
+) -> Agora:
+    """An Agora (not started) linking ``channels`` in one network, the web playground on a free
+    port plus whichever fakes are given, its database in ``tmp_path`` and the marking translator
+    (so each copy shows the language it was translated into)."""
+    raw = {
+        "agora": {"database": str(tmp_path / "agora.db")},
+        "outbox": dict(outbox),
+        "adapters": adapters(slack, discord, **discord_extra),
+        "networks": [{"name": network, "channels": channels}],
+    }
+    config = parse_config(raw, base=tmp_path, environ={})
+    return Agora(config, translator=MarkingTranslator(), environ=tokens(discord))

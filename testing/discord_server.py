@@ -20,13 +20,13 @@ empty body, as Spacebar does.
 
 Run standalone so a test can kill the bot while the fake keeps its records::
 
-    python -m tests.fakes.discord_server --port 0 --state records.json
+    python -m testing.discord_server --port 0 --state records.json
 
 It prints one JSON line (api_base, gateway_url, token, ids) and serves a control
 API under ``/_fake/`` (``POST /_fake/message``, ``/_fake/fault``,
 ``/_fake/drop_gateway``, ``/_fake/refuse_gateway``, ``/_fake/send_raw``;
 ``GET /_fake/records``). Payload shapes come from the
-templates in ``tests/payloads/discord``; :func:`payload` is the one builder.
+templates in ``testing/payloads/discord``; :func:`payload` is the one builder.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-PAYLOADS = Path(__file__).resolve().parent.parent / "payloads" / "discord"
+PAYLOADS = Path(__file__).resolve().parent / "payloads" / "discord"
 DISCORD_EPOCH_MS = 1420070400000
 API = "/api/v10"
 MESSAGE_CONTENT_INTENT = 1 << 15

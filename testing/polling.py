@@ -83,6 +83,23 @@ async def drain(outbox: _HasStore, budget: float = BUDGET) -> None:
     await eventually(lambda: settled(outbox.store.delivery_counts()), "the outbox to settle", budget)
 
 
+async def relayed(
+    outbox: _HasStore, check: Callable[[], Any], what: str = "the relay to get there", budget: float = BUDGET
+) -> Any:
+    """``eventually(check)`` with the outbox settled before each look.
+
+    Platform events reach the core just after the fake has its acknowledgement, and what they
+    cause goes out through the outbox, so each look first waits for the outbox to settle.
+    """
+
+    async def settled_check() -> Any:
+        await drain(outbox, budget)
+        value = check()
+        return await value if inspect.isawaitable(value) else value
+
+    return await eventually(settled_check, what, budget)
+
+
 def database_settled(database: Path) -> bool:
     """``settled`` for a bot running in another process, read from its database."""
     db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)

@@ -8,15 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.digest import next_slot
+from testing.polling import eventually
 from tests.core.conftest import BOSTON, RECIFE, Harness
-
-
-async def until(check: Callable[[], bool], what: str, deadline: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while not check():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 async def test_digest_text_is_built_off_the_loop_and_queued_once(make_harness: Callable[..., Any]) -> None:
@@ -33,7 +26,7 @@ async def test_digest_text_is_built_off_the_loop_and_queued_once(make_harness: C
     blocker = asyncio.create_task(h.agora.reads.run(lambda _store: gate.wait(20)))
     digest = asyncio.create_task(h.agora.digests.run_due_off_loop())
     try:
-        await until(lambda: h.agora.reads.queued == 2, "the digest to wait on the reads thread")
+        await eventually(lambda: h.agora.reads.queued == 2, "the digest to wait on the reads thread")
         assert not digest.done()  # its text is being computed there, not on the loop
     finally:
         gate.set()

@@ -18,7 +18,7 @@ from bot.model import Channel
 from bot.ports import AdapterContext
 from bot.richtext import plain
 from bot.store.sql import Database, SqliteDatabase
-from tests.fakes.discord_server import FakeDiscord
+from testing.discord_server import FakeDiscord
 
 
 @dataclass

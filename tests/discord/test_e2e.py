@@ -9,7 +9,6 @@ language each copy is in.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,12 @@ import pytest
 
 from adapters.discord.markup import parse
 from bot.app import Agora
-from bot.config import parse_config
 from bot.richtext import from_json, to_plain
-from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.slack_server import APP_TOKEN as SLACK_APP_TOKEN
-from tests.fakes.slack_server import BOT_TOKEN as SLACK_BOT_TOKEN
-from tests.fakes.slack_server import TEAM as SLACK_TEAM
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.translator import MarkingTranslator
+from testing.configs import marking_agora
+from testing.discord_server import FakeDiscord
+from testing.polling import drain, relayed
+from testing.slack_server import TEAM as SLACK_TEAM
+from testing.slack_server import FakeSlack
 
 
 class Network:
@@ -41,7 +38,7 @@ class Network:
         self.web_url = str(app.adapters["web"].url)  # type: ignore[attr-defined]
 
     async def drain(self) -> None:
-        assert await self.app.outbox.drain(10)
+        await drain(self.app.outbox)
 
     async def boston(self) -> list[dict[str, Any]]:
         """Boston's messages, each with ``plain``: its text without the page's markup."""
@@ -72,31 +69,9 @@ async def network(tmp_path: Path) -> AsyncIterator[Network]:
     guild = fake.add_guild("Cities of the Americas")
     lima = fake.add_channel(guild, "lima")
     ana = fake.add_user("Ana")
-    raw = {
-        "agora": {"database": str(tmp_path / "agora.db")},
-        "outbox": {"backoff_base": 0.01, "backoff_max": 0.05},
-        "adapters": {
-            "web": {"host": "127.0.0.1", "port": 0},
-            "discord": {
-                "api_base": fake.api_base,
-                "gateway_url": fake.gateway_url,
-                "guild_ready_timeout": 0.05,
-                "reidentify_delay": 0.0,
-                "request_timeout": 5.0,
-            },
-        },
-        "networks": [
-            {
-                "name": "americas",
-                "channels": [
-                    {"ref": "web:demo/boston", "city": "Boston", "lang": "en", "country": "US"},
-                    {"ref": f"discord:{guild}/{lima}", "city": "Lima", "lang": "es", "country": "PE"},
-                ],
-            }
-        ],
-    }
-    config = parse_config(raw, base=tmp_path, environ={})
-    app = Agora(config, translator=MarkingTranslator(), environ={"DISCORD_TOKEN": fake.token})
+    boston = {"ref": "web:demo/boston", "city": "Boston", "lang": "en", "country": "US"}
+    lima_channel = {"ref": f"discord:{guild}/{lima}", "city": "Lima", "lang": "es", "country": "PE"}
+    app = marking_agora(tmp_path, [boston, lima_channel], discord=fake)
     await app.start()
     async with aiohttp.ClientSession() as http:
         yield Network(app, fake, lima, ana, http)
@@ -149,13 +124,13 @@ async def test_a_question_from_discord_is_answered_on_the_web_and_back(network: 
 
 async def _until(network: Network, check: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
     """Boston's messages once they pass ``check`` (Discord events arrive over the gateway first)."""
-    for _ in range(200):
-        await network.drain()
+
+    async def boston() -> list[dict[str, Any]] | None:
         messages = await network.boston()
-        if check(messages):
-            return messages
-        await asyncio.sleep(0.02)
-    raise AssertionError("Boston never showed the change")
+        return messages if check(messages) else None
+
+    found: list[dict[str, Any]] = await relayed(network.app.outbox, boston, "Boston to show the change")
+    return found
 
 
 # ---------------------------------------------------------------- Discord, Slack and the web together
@@ -174,33 +149,12 @@ async def americas(tmp_path: Path) -> AsyncIterator[tuple[Agora, FakeDiscord, Fa
     slack.add_user("U0SAM", "Sam", locale="en-US")
     slack.add_channel(SLACK_BOSTON, "agora-boston", creator="U0SAM")
     await slack.start()
-    raw = {
-        "agora": {"database": str(tmp_path / "agora.db")},
-        "outbox": {"backoff_base": 0.01, "backoff_max": 0.05},
-        "adapters": {
-            "web": {"host": "127.0.0.1", "port": 0},
-            "slack": {"api_url": slack.api_url, "timeout": 5},
-            "discord": {
-                "api_base": discord.api_base,
-                "gateway_url": discord.gateway_url,
-                "guild_ready_timeout": 0.05,
-                "reidentify_delay": 0.0,
-                "request_timeout": 5.0,
-            },
-        },
-        "networks": [
-            {
-                "name": "americas",
-                "channels": [
-                    {"ref": f"discord:{guild}/{lima}", "city": "Lima", "lang": "es", "country": "PE"},
-                    {"ref": f"slack:{SLACK_TEAM}/{SLACK_BOSTON}", "city": "Boston", "lang": "en", "country": "US"},
-                    {"ref": "web:demo/recife", "city": "Recife", "lang": "pt", "country": "BR"},
-                ],
-            }
-        ],
-    }
-    env = {"DISCORD_TOKEN": discord.token, "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_APP_TOKEN": SLACK_APP_TOKEN}
-    app = Agora(parse_config(raw, base=tmp_path, environ={}), translator=MarkingTranslator(), environ=env)
+    channels = [
+        {"ref": f"discord:{guild}/{lima}", "city": "Lima", "lang": "es", "country": "PE"},
+        {"ref": f"slack:{SLACK_TEAM}/{SLACK_BOSTON}", "city": "Boston", "lang": "en", "country": "US"},
+        {"ref": "web:demo/recife", "city": "Recife", "lang": "pt", "country": "BR"},
+    ]
+    app = marking_agora(tmp_path, channels, slack=slack, discord=discord)
     assert sorted(app.adapters) == ["discord", "slack", "web"]
     await app.start()
     yield app, discord, slack, lima, ana
@@ -229,17 +183,11 @@ async def test_a_discord_question_travels_to_slack_and_the_web_and_answers_come_
             ]
 
         async def until(check: Callable[[], Any]) -> Any:
-            for _ in range(300):
-                assert await app.outbox.drain(10)
-                found = await check()
-                if found:
-                    return found
-                await asyncio.sleep(0.01)
-            raise AssertionError("the relay never got there")
+            return await relayed(app.outbox, check)
 
         ask = await discord.slash(lima, ana, "ask", {"question": "¿Cómo cuentan a las familias en los albergues?"})
         await discord.wait_for(lambda: ask.followups)
-        assert await app.outbox.drain(10)
+        await drain(app.outbox)
 
         (question,) = lima_posts()
         (slack_root,) = [p for p in slack.records_for(SLACK_BOSTON, "post") if p["thread_ts"] is None]

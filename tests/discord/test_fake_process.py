@@ -19,7 +19,7 @@ async def test_the_fake_runs_standalone_and_writes_its_records(tmp_path: Path) -
         [
             sys.executable,
             "-m",
-            "tests.fakes.discord_server",
+            "testing.discord_server",
             "--port",
             "0",
             "--state",

@@ -11,14 +11,15 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.app import Agora
-from bot.config import parse_config
-from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.translator import MarkingTranslator
+from testing.configs import marking_agora
+from testing.discord_server import FakeDiscord
+from testing.polling import drain
 
 EARLIER = "How do you budget for replacing aging water pipes?"
 LATER = "¿De dónde sacan el presupuesto para cambiar las tuberías de agua viejas?"
@@ -32,14 +33,14 @@ class Network:
         self.lima = lima
         self.ana = ana
 
-    async def ask_in_boston(self, question: str) -> dict[str, object]:
+    async def ask_in_boston(self, question: str) -> dict[str, Any]:
         url = str(getattr(self.app.adapters["web"], "url"))  # noqa: B009 - not on the Adapter protocol
         async with aiohttp.ClientSession() as http:
             body = {"user": "Sam", "text": f"/ask {question}"}
             async with http.post(f"{url}api/channels/boston/messages", json=body) as resp:
                 assert resp.status == 200
-                answer: dict[str, object] = json.loads(await resp.text())
-        assert await self.app.outbox.drain(10)
+                answer: dict[str, Any] = json.loads(await resp.text())
+        await drain(self.app.outbox)
         return answer
 
 
@@ -49,34 +50,11 @@ async def network(tmp_path: Path) -> AsyncIterator[Network]:
     guild = fake.add_guild("Cities of the Americas")
     lima = fake.add_channel(guild, "lima")
     ana = fake.add_user("Ana")
-    raw = {
-        "agora": {"database": str(tmp_path / "agora.db")},
-        "outbox": {"backoff_base": 0.01, "backoff_max": 0.05},
-        "adapters": {
-            "web": {"host": "127.0.0.1", "port": 0},
-            "discord": {
-                "api_base": fake.api_base,
-                "gateway_url": fake.gateway_url,
-                "guild_ready_timeout": 0.05,
-                "reidentify_delay": 0.0,
-                "request_timeout": 5.0,
-            },
-        },
-        "networks": [
-            {
-                "name": "americas",
-                "channels": [
-                    {"ref": "web:demo/boston", "city": "Boston", "lang": "en", "country": "US"},
-                    {"ref": f"discord:{guild}/{lima}", "city": "Lima", "lang": "es", "country": "PE"},
-                ],
-            }
-        ],
-    }
-    app = Agora(
-        parse_config(raw, base=tmp_path, environ={}),
-        translator=MarkingTranslator(),
-        environ={"DISCORD_TOKEN": fake.token},
-    )
+    channels = [
+        {"ref": "web:demo/boston", "city": "Boston", "lang": "en", "country": "US"},
+        {"ref": f"discord:{guild}/{lima}", "city": "Lima", "lang": "es", "country": "PE"},
+    ]
+    app = marking_agora(tmp_path, channels, discord=fake)
     assert app.embedder is not None
     await asyncio.to_thread(app.embedder.embed, ["warm"])  # the model's first load is not under test here
     await app.start()
@@ -103,7 +81,7 @@ async def test_a_discord_asker_sees_the_earlier_english_question_ephemerally(net
     assert "Boston" in lines[2] and f"/agora original {earlier}" in lines[2]
     assert "[es] How do you budget for replacing aging water pipes?" in lines[2]
     # The question itself was relayed to Boston all the same.
-    assert await network.app.outbox.drain(10)
+    await drain(network.app.outbox)
     assert any(m.city == "Lima" and m.kind == "question" for m in network.app.store.messages_since("americas", 0))
 
 
@@ -111,7 +89,7 @@ async def test_agora_similar_on_discord(network: Network) -> None:
     fake = network.fake
     await network.ask_in_boston(EARLIER)
     later = await network.ask_in_boston("Where does the money for replacing old water mains come from?")
-    (suggestion,) = later["similar"]  # type: ignore[misc]
+    (suggestion,) = later["similar"]
 
     ask = await fake.slash(
         network.lima, network.ana, "agora", {"message": str(suggestion["message_id"])}, sub="similar", locale="es-419"

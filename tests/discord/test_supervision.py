@@ -173,7 +173,7 @@ async def test_agora_gives_up_when_the_gateway_stays_away(world: World, db: Data
 
 async def test_agora_run_exits_non_zero_with_the_reason_instead_of_running_deaf(tmp_path: Path) -> None:
     fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.discord_server", "--port", "0", "--channel", "lima"],
+        [sys.executable, "-m", "testing.discord_server", "--port", "0", "--channel", "lima"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -8,7 +8,6 @@ platform received is read from the fakes' records: the uploaded bytes' sha256, t
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -23,10 +22,10 @@ from bot.app import Agora
 from bot.config import parse_config
 from bot.richtext import to_plain
 from testing import configs
-from testing.polling import drain, eventually
+from testing.discord_server import FakeDiscord
+from testing.polling import relayed
 from testing.slack_server import BOT_TOKEN, TEAM, FakeSlack
 from testing.translator import MarkingTranslator
-from tests.fakes.discord_server import FakeDiscord
 
 BOSTON = "C0BOSTON"
 PDF = b"%PDF-1.7 plan de vivienda " + bytes(range(256)) * 400
@@ -76,15 +75,8 @@ class Cities:
 
     async def until(self, check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
         """Drain the outbox until ``check()`` holds (events reach the core just after their ack)."""
-        app = self.app
-        assert app is not None
-
-        async def drained_check() -> Any:
-            await drain(app.outbox)
-            value = check()
-            return await value if asyncio.iscoroutine(value) else value
-
-        return await eventually(drained_check, what, timeout)
+        assert self.app is not None
+        return await relayed(self.app.outbox, check, what, timeout)
 
     def lima_posts(self, op: str = "post") -> list[dict[str, Any]]:
         """What the fake Discord accepted in Lima, with ``plain``: the text without Discord's markup."""

@@ -20,10 +20,10 @@ import pytest
 from bot.app import Agora
 from bot.config import parse_config
 from testing import configs
-from testing.polling import drain, eventually
+from testing.discord_server import FakeDiscord
+from testing.polling import relayed
 from testing.slack_server import TEAM, FakeSlack
 from testing.translator import MarkingTranslator
-from tests.fakes.discord_server import FakeDiscord
 
 SLACK_BOSTON = "C0BOSTON"
 QUESTION = "Our tenants' union wants the council to publish every eviction filing as open data."
@@ -76,11 +76,7 @@ class Americas:
         return [str(r["content"]) for r in self.discord.records.get(str(self.lima), []) if r["op"] == "post"]
 
     async def until(self, check: Callable[[], Awaitable[Any]]) -> Any:
-        async def drained_check() -> Any:
-            await drain(self.app.outbox)
-            return await check()
-
-        return await eventually(drained_check, "the relay to get there")
+        return await relayed(self.app.outbox, check)
 
     def topics(self, message_id: int) -> tuple[str, ...]:
         msg = self.app.store.message(message_id)

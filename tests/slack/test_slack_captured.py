@@ -35,7 +35,7 @@ from bot.richtext import (
     Text,
     to_plain,
 )
-from testing.polling import drain, eventually
+from testing.polling import relayed
 from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack, event_callback
 from testing.translator import MarkingTranslator
 from tests.slack.captured import captured
@@ -126,12 +126,12 @@ async def lima_receives(fake: FakeSlack, agora: Agora, count: int = 1) -> list[d
 async def lima_records(fake: FakeSlack, agora: Agora, op: str, count: int = 1) -> list[dict[str, Any]]:
     """Lima's records of ``op`` once there are at least ``count`` (the outbox drained between looks)."""
 
-    async def enough() -> list[dict[str, Any]] | None:
-        await drain(agora.outbox)
+    def enough() -> list[dict[str, Any]] | None:
         records = fake.records_for(LIMA, op)
         return records if len(records) >= count else None
 
-    return await eventually(enough, f"{count} {op} in Lima")
+    found: list[dict[str, Any]] = await relayed(agora.outbox, enough, f"{count} {op} in Lima")
+    return found
 
 
 def body(post: dict[str, Any]) -> RichText:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from bot.operations import Operations
 from bot.store import PARKED, Store, open_database
 from bot.supervision import CONNECTED, DISCONNECTED, Connections
 from bot.testing import CollectingAdapter
-from tests.fakes.translator import MarkingTranslator
+from testing.polling import drain, eventually
+from testing.translator import MarkingTranslator
 from tests.web.conftest import web_config
 
 
@@ -54,14 +55,6 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[Agora, aiohttp.ClientSe
         await agora.stop(grace=1)
 
 
-async def until(check: Callable[[], bool], what: str, deadline: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while not check():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
-
-
 async def get_json(session: aiohttp.ClientSession, path: str) -> tuple[int, Any]:
     async with session.get(path) as resp:
         return resp.status, json.loads(await resp.text())
@@ -80,7 +73,7 @@ async def test_a_report_or_search_waiting_on_the_reads_thread_never_holds_up_oth
 ) -> None:
     agora, session, _ = running
     await command(session, "/ask How do you fund affordable housing near transit?")
-    assert await agora.outbox.drain(10)
+    await drain(agora.outbox)
     # Hold the reads thread: any report or search now waits behind this, off the loop.
     gate = threading.Event()
     reader_threads: list[str] = []
@@ -92,7 +85,7 @@ async def test_a_report_or_search_waiting_on_the_reads_thread_never_holds_up_oth
     blocker = asyncio.create_task(agora.reads.run(hold))
     heavy: asyncio.Task[str] = asyncio.create_task(command(session, text))
     try:
-        await until(lambda: agora.reads.queued == 2, "the command to queue behind the held read")
+        await eventually(lambda: agora.reads.queued == 2, "the command to queue behind the held read")
         status, channels = await get_json(session, "/api/channels")
         assert status == 200 and [c["id"] for c in channels] == ["boston", "guadalajara", "recife"]
         assert not heavy.done()  # the report/search is still waiting on the reads thread, the loop is free
@@ -143,7 +136,7 @@ async def test_metrics_expose_the_named_series_after_a_relay(
 ) -> None:
     agora, session, other = running
     await command(session, "/ask How do you fund affordable housing near transit?")
-    assert await agora.outbox.drain(10)
+    await drain(agora.outbox)
     # A parked delivery shows in the per-platform gauge.
     row = agora.store.enqueue(ChannelRef("web", "demo", "recife"), 1, "send")
     agora.store.set_delivery(row, PARKED, error="test: refused")

@@ -4,7 +4,7 @@ Each payload gets a fresh fake Discord and adapter: an ordinary message, the pay
 ordinary message. "fatal": that last message never arrived (the gateway connection was lost);
 "wrong": it arrived but the payload's message did not reach the core as the entry expects.
 To compare with an older commit, unpack it beside this tree and copy the corpus and test helpers
-into it (``tests/discord/test_payloads.py``, ``tests/fakes/discord_server.py``, this directory)::
+into it (``tests/discord/test_payloads.py``, ``testing/discord_server.py``, this directory)::
 
     python tests/payloads/discord/gateway/measure.py <source tree>
 """
@@ -25,9 +25,9 @@ from adapters.discord import create
 from bot.events import IncomingMessage
 from bot.richtext import to_plain
 from bot.store.sql import SqliteDatabase
+from testing.discord_server import FakeDiscord
 from tests.discord.conftest import Sink, World, context, table
 from tests.discord.test_payloads import corpus, fill, problems
-from tests.fakes.discord_server import FakeDiscord
 
 
 async def arrived(sink: Sink, text: str, timeout: float = 3.0) -> bool:
