@@ -18,17 +18,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.convert import NewMessage, convert_message
-from adapters.slack.tables import ts_value
+from adapters.slack.convert import Converted, Identity, NewMessage, convert_message
+from adapters.slack.settings import SlackSettings
+from adapters.slack.tables import SlackTables, ts_value
 from bot.errors import DeliveryError
 from bot.events import ChannelRef
-
-if TYPE_CHECKING:
-    from adapters.slack.adapter import SlackAdapter
+from bot.ports import AdapterContext
 
 log = logging.getLogger(__name__)
 Fetch = Callable[[AsyncWebClient, str, str | None], Awaitable[Any]]
@@ -39,10 +38,27 @@ ACTIVE_THREAD_DAYS = 7  # threads quiet for longer are not searched for new repl
 MAX_WAIT = 30.0  # longest Retry-After honoured during catch-up (it is not the send path)
 
 
+class CatchUpHost(Protocol):
+    """What catch-up needs of the Slack adapter (it imports nothing from adapter.py)."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def settings(self) -> SlackSettings: ...
+    @property
+    def context(self) -> AdapterContext: ...
+    @property
+    def tables(self) -> SlackTables: ...
+
+    async def identity(self, team: str) -> Identity: ...
+    async def paged(self, action: str, team: str, fetch: Fetch, max_pages: int) -> list[dict[str, Any]]: ...
+    async def deliver(self, team: str, record: Converted, event_id: str | None) -> bool: ...
+
+
 class CatchUp:
     """One catch-up pass at start."""
 
-    def __init__(self, adapter: SlackAdapter, now: float | None = None) -> None:
+    def __init__(self, adapter: CatchUpHost, now: float | None = None) -> None:
         self.adapter = adapter
         self.now = now if now is not None else time.time()
 

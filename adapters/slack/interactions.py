@@ -17,30 +17,56 @@ ephemeral files.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.convert import text_of
-from adapters.slack.users import SlackUser
+from adapters.slack.names import Names
+from adapters.slack.tables import SlackTables
+from adapters.slack.users import SlackUser, UserDirectory
 from bot.errors import DeliveryError
 from bot.events import Author, ChannelRef, CommandInvoked, Event, Replier, Reply, TranslateRequest
 from bot.i18n import language_of
-from bot.richtext import plain
-
-if TYPE_CHECKING:
-    from adapters.slack.adapter import SlackAdapter
+from bot.ports import AdapterContext
+from bot.richtext import RichText, plain
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class InteractionsHost(Protocol):
+    """What the listeners need of the Slack adapter (they import nothing from adapter.py)."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def context(self) -> AdapterContext: ...
+    @property
+    def tables(self) -> SlackTables: ...
+    @property
+    def users(self) -> UserDirectory: ...
+    @property
+    def names(self) -> Names: ...
+
+    async def channel_creator(self, team: str, channel: str) -> str | None: ...
+    async def emit(self, event: Event) -> bool: ...
+    def parts(self, text: RichText) -> list[str]: ...
+    async def api(self, action: str, team: str, fn: Callable[[AsyncWebClient, str], Awaitable[T]]) -> T: ...
+    async def upload(
+        self, team: str, channel: str | None, data: bytes, name: str, *, thread_ts: str | None = None
+    ) -> str: ...
 
 
 class Interactions:
     """Bolt listeners for ``/ask``, ``/agora`` and the message shortcut."""
 
-    def __init__(self, adapter: SlackAdapter) -> None:
+    def __init__(self, adapter: InteractionsHost) -> None:
         self.adapter = adapter
 
     async def on_command(
