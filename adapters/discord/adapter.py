@@ -1,10 +1,10 @@
 """The Discord adapter: a discord.py client feeding the core, webhooks and threads carrying copies.
 
 Events in: messages, edits and deletes in guild text channels and their
-threads, slash commands and the "Translate for me" message command. Messages
-of one channel reach the sink in the order the gateway sent them (a lock per
-channel, taken before the first await), so replies are not relayed ahead of
-the question they answer. Agora's own posts (its bot user, its webhooks, its
+threads; slash commands and the "Translate for me" message command are
+registered and answered in interactions.py. Messages of one channel reach the
+sink in the order the gateway sent them (a lock per channel, taken before the
+first await), so replies are not relayed ahead of the question they answer. Agora's own posts (its bot user, its webhooks, its
 interaction answers) never come back in.
 
 Posts out: one webhook per channel, under the author's name and avatar, pinging
@@ -27,13 +27,12 @@ from typing import Any, cast
 import aiohttp
 import discord
 import sqlite_utils
-from discord import app_commands
 
 from adapters.discord import endpoints
 from adapters.discord.catchup import CatchUp
-from adapters.discord.commands import CatalogTranslator, Texts, build_tree, fingerprint
 from adapters.discord.convert import (
     RELAYED_TYPES,
+    Where,
     attachments_of,
     author_of,
     cache_lookup,
@@ -45,31 +44,27 @@ from adapters.discord.convert import (
 )
 from adapters.discord.files import DiscordFiles
 from adapters.discord.guard import FILLED, guard_parsers
+from adapters.discord.interactions import Interactions
 from adapters.discord.markup import render
 from adapters.discord.names import thread_name, webhook_username
 from adapters.discord.settings import DISCORD_GATEWAY, TOKEN_ENV, Settings
 from adapters.discord.tables import SentPost, Tables
 from adapters.discord.transport import delivery_error, webhook_session
 from adapters.discord.webhooks import Webhooks
-from bot.commands import CommandSpec
 from bot.errors import AgoraError, ConfigError, DeliveryError
 from bot.events import (
     Attachment,
     Author,
     ChannelRef,
-    CommandInvoked,
     Event,
     IncomingMessage,
     MessageDeleted,
     MessageEdited,
     MessageRef,
     OutgoingMessage,
-    Replier,
-    Reply,
-    TranslateRequest,
 )
 from bot.ports import AdapterContext, Check, EventSink
-from bot.richtext import RichText, plain, split, to_plain
+from bot.richtext import RichText, plain, to_plain
 from bot.store.sql import SqliteDatabase
 
 log = logging.getLogger(__name__)
@@ -78,7 +73,6 @@ FIND_SENT_LOOKBACK = 25
 CATCH_UP_CHANNELS_AT_ONCE = 4
 SENT_KEPT_SECONDS = 14 * 24 * 3600
 SEEN_NAMES = 5000
-Where = tuple[ChannelRef, str | None]
 
 
 class _Client(discord.Client):
@@ -131,9 +125,7 @@ class DiscordAdapter:
         self.tables = Tables(
             sqlite_utils.Database(cast(SqliteDatabase, context.db).conn)
         )  # seam-adapters converts this
-        self.texts = Texts(context.catalog)
         self.client: _Client | None = None
-        self.tree: app_commands.CommandTree[Any] | None = None
         self.webhooks: Webhooks | None = None
         self._session: aiohttp.ClientSession | None = None
         self._sink: EventSink | None = None
@@ -147,6 +139,7 @@ class DiscordAdapter:
         self._catchup: CatchUp | None = None
         self._endpoints_installed = False
         self.files = DiscordFiles(self)
+        self.interactions = Interactions(self)
         self._supervisor = context.connections.supervisor(self.platform)
         self._token = ""
         self._up = asyncio.Event()  # the gateway session is live (READY or RESUMED, not since disconnected)
@@ -177,14 +170,14 @@ class DiscordAdapter:
             self.webhooks = Webhooks(client, self.tables, self._session, self.settings.webhook_name)
             self._catchup = CatchUp(client, self.tables, self.settings.catchup_hours, self.settings.catchup_limit)
             self.tables.prune_sent(discord.utils.utcnow().timestamp() - SENT_KEPT_SECONDS)
-            self._refresh_linked()
+            self.refresh_linked()
             for channel_id in self._linked:  # live messages wait until the channel has caught up
                 lock = self._lock(channel_id)
                 await lock.acquire()
                 held.append(lock)
             await self._connect(client, token)
             try:
-                await self._sync_commands()
+                await self.interactions.sync(client)
             except Exception:  # relaying does not need the commands
                 log.exception("could not register Agora's discord commands; relaying goes on without them")
             await self._catch_up(held)
@@ -213,13 +206,12 @@ class DiscordAdapter:
         # must instead come back as RateLimited, so the outbox reschedules the row (see transport.py).
         client.http.max_ratelimit_timeout = self.settings.max_ratelimit_wait
         guard_parsers(client._connection.parsers, self._mentioned_channels)  # one bad event must not end it
-        self.tree = build_tree(client, self.context.commands, self.texts, self._on_command, self._on_translate)
+        self.interactions.build(client)
         self.client = client
         return client
 
     async def _connect(self, client: _Client, token: str) -> None:
-        assert self.tree is not None
-        await self.tree.set_translator(CatalogTranslator(self.texts))
+        await self.interactions.set_translator()
         try:
             await client.login(token)
         except discord.LoginFailure as exc:
@@ -323,7 +315,7 @@ class DiscordAdapter:
     def _lock(self, channel_id: str) -> asyncio.Lock:
         return self._locks.setdefault(channel_id, asyncio.Lock())
 
-    def _refresh_linked(self) -> None:
+    def refresh_linked(self) -> None:
         self._linked = {ch.ref.channel: ch.ref.space for ch in self.context.channels(self.platform)}
 
     # ------------------------------------------------------------ gateway events
@@ -356,7 +348,7 @@ class DiscordAdapter:
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         if self.settings.sync == "guild" and not self.settings.guild_ids:
-            self._spawn(self._sync_guild(guild.id), f"discord sync {guild.id}")
+            self._spawn(self.interactions.sync_guild(guild.id), f"discord sync {guild.id}")
 
     def _is_own(self, message: discord.Message) -> bool:
         client = self.client
@@ -381,7 +373,7 @@ class DiscordAdapter:
             return channel_ref(guild_id, self._thread_parents[channel_id]), str(channel_id)
         return None
 
-    async def _where(self, guild_id: int, channel: object) -> Where | None:
+    async def where(self, guild_id: int, channel: object) -> Where | None:
         """The text channel (and thread) a message or command is in, asking Discord if not cached."""
         found = self._where_cached(guild_id, channel)
         if found is not None or self.client is None:
@@ -403,12 +395,12 @@ class DiscordAdapter:
             return
         where = self._where_cached(message.guild.id, message.channel)
         if where is None:  # an uncached thread: find it first (this message may then overtake another)
-            where = await self._where(message.guild.id, message.channel)
+            where = await self.where(message.guild.id, message.channel)
             if where is None:
                 return
         lock = self._lock(where[0].channel)
         async with lock:
-            await self._deliver(self._incoming(message, where), message.id)
+            await self.deliver(self._incoming(message, where), message.id)
 
     def _remember_names(self, message: discord.Message) -> None:
         """Who wrote or was mentioned lately: names for mentions Discord did not resolve (members
@@ -435,7 +427,7 @@ class DiscordAdapter:
             attachments=attachments_of(message),
         )
 
-    async def _deliver(self, event: Event, message_id: int | None = None) -> None:
+    async def deliver(self, event: Event, message_id: int | None = None) -> None:
         if self._sink is None:
             return
         try:
@@ -456,14 +448,14 @@ class DiscordAdapter:
             return  # an update that only looked like an edit once made readable
         if self._is_own(message) or message.type not in RELAYED_TYPES:
             return
-        where = await self._where(payload.guild_id, message.channel)
+        where = await self.where(payload.guild_id, message.channel)
         if where is None:
             return
         stamp = data.get("edited_timestamp")
         text = self._incoming(message, where).text  # the copies' files stay (edits leave them alone)
         event = MessageEdited(where[0], str(message.id), text, event_id=f"discord:edit:{message.id}:{stamp}")
         async with self._lock(where[0].channel):
-            await self._deliver(event)
+            await self.deliver(event)
 
     async def on_delete(
         self, guild_id: int | None, channel_id: int, ids: list[int], cached: discord.Message | None
@@ -474,12 +466,12 @@ class DiscordAdapter:
         if not ids:
             return
         channel = self.client.get_channel(channel_id) if self.client else None
-        where = await self._where(guild_id, channel or channel_id)
+        where = await self.where(guild_id, channel or channel_id)
         if where is None:
             return
         async with self._lock(where[0].channel):
             for message_id in ids:
-                await self._deliver(MessageDeleted(where[0], str(message_id), event_id=f"discord:delete:{message_id}"))
+                await self.deliver(MessageDeleted(where[0], str(message_id), event_id=f"discord:delete:{message_id}"))
 
     # ------------------------------------------------------------ catch-up
 
@@ -487,7 +479,7 @@ class DiscordAdapter:
         """Feed what was missed in each linked channel (a few channels at a time, each in order);
         a channel's lock, if held since start, is released once it has caught up."""
         assert self.client is not None and self._catchup is not None
-        self._refresh_linked()
+        self.refresh_linked()
         self._catchup.reset()
         slots = asyncio.Semaphore(CATCH_UP_CHANNELS_AT_ONCE)
 
@@ -519,113 +511,9 @@ class DiscordAdapter:
             if self._is_own(message) or message.type not in RELAYED_TYPES:
                 self.tables.advance(str(channel_id), str(guild_id), message.id)
                 continue
-            where = await self._where(guild_id, message.channel)
+            where = await self.where(guild_id, message.channel)
             if where is not None:
-                await self._deliver(self._incoming(message, where), message.id)
-
-    # ------------------------------------------------------------ commands
-
-    async def _sync_commands(self) -> None:
-        if self.settings.sync == "off" or self.client is None or self.tree is None:
-            return
-        if self.settings.sync == "global":
-            await self._sync_scope("global", None)
-            return
-        for guild_id in self.settings.guild_ids or [g.id for g in self.client.guilds]:
-            await self._sync_guild(guild_id)
-
-    async def _sync_guild(self, guild_id: int) -> None:
-        assert self.tree is not None
-        guild = discord.Object(guild_id)
-        self.tree.copy_global_to(guild=guild)
-        await self._sync_scope(f"guild:{guild_id}", guild)
-
-    async def _sync_scope(self, scope: str, guild: discord.Object | None) -> None:
-        assert self.tree is not None
-        stamp = fingerprint(self.tree, self.texts, self.context.commands)
-        if self.tables.synced(scope) == stamp:
-            return
-        try:
-            synced = await self.tree.sync(guild=guild)
-        except Exception as exc:  # relaying goes on without commands
-            missing_scope = isinstance(exc, discord.HTTPException) and (exc.status == 403 or exc.code == 50001)
-            hint = (
-                "; was the bot invited with the applications.commands scope? (agora discord invite)"
-                if missing_scope
-                else ""
-            )
-            log.error("could not register Agora's commands (%s): %r%s", scope, exc, hint)
-            return
-        self.tables.save_sync(scope, stamp)
-        log.info("registered %d discord commands (%s)", len(synced), scope)
-
-    async def _on_command(self, interaction: discord.Interaction, spec: CommandSpec, args: str) -> None:
-        if not await self._defer(interaction, spec.ephemeral):
-            return
-        where = await self._interaction_where(interaction)
-        if where is None:
-            return
-        event = CommandInvoked(
-            channel=where[0],
-            author=author_of(interaction.user),
-            name=spec.group or spec.name,
-            args=args,
-            reply=self._replier(interaction),
-            locale=interaction.locale.value,
-            can_manage=interaction.permissions.manage_channels,
-            thread_id=where[1],
-        )
-        await self._deliver(event)
-        self._refresh_linked()
-
-    async def _on_translate(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        if not await self._defer(interaction, True):
-            return
-        where = await self._interaction_where(interaction)
-        if where is None:
-            return
-        event = TranslateRequest(
-            where[0],
-            author_of(interaction.user),
-            text_of(message),
-            self._replier(interaction),
-            locale=interaction.locale.value,
-        )
-        await self._deliver(event)
-
-    async def _defer(self, interaction: discord.Interaction, ephemeral: bool) -> bool:
-        """Acknowledge first (Discord allows 3 s); the answer follows when the core has it."""
-        try:
-            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.warning("could not acknowledge a discord command: %r", exc)
-            return False
-        except Exception as exc:  # the server said yes but its answer is unreadable (Spacebar: an empty body)
-            log.debug("discord acknowledged a command with an answer discord.py cannot read: %r", exc)
-        return True
-
-    async def _interaction_where(self, interaction: discord.Interaction) -> Where | None:
-        if interaction.guild_id is None or interaction.channel is None:
-            return None
-        return await self._where(interaction.guild_id, interaction.channel)
-
-    def _replier(self, interaction: discord.Interaction) -> Replier:
-        async def reply(answer: Reply) -> None:
-            parts = split(answer.text, self.max_text, measure=self._measure) or [plain("…")]
-            for n, part in enumerate(parts):
-                options: dict[str, Any] = {"ephemeral": answer.ephemeral, "allowed_mentions": NO_PINGS}
-                if answer.image is not None and n == len(parts) - 1:
-                    options["file"] = discord.File(io.BytesIO(answer.image), filename=answer.image_name or "agora.png")
-                try:
-                    await interaction.followup.send(render(part) or discord.utils.MISSING, **options)
-                except Exception as exc:
-                    log.warning("could not answer a discord command: %r", exc)
-                    return
-
-        return reply
-
-    def _measure(self, rt: RichText) -> int:
-        return len(render(rt))
+                await self.deliver(self._incoming(message, where), message.id)
 
     # ------------------------------------------------------------ posting
 

@@ -29,6 +29,8 @@ PLATFORM = "discord"
 RELAYED_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 UNRESOLVED = {"user": "unknown-user", "channel": "unknown", "group": "deleted-role"}
 Lookup = Callable[[str, int], str | None]
+Where = tuple[ChannelRef, str | None]
+"""Where a message or command was: its linked text channel, and the thread inside it (or None)."""
 
 
 def channel_ref(guild_id: int | str, channel_id: int | str) -> ChannelRef:
