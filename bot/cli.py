@@ -23,7 +23,6 @@ import click
 from bot.config import Config, find_config, load_config, parse_config
 from bot.errors import AgoraError, ConfigError, MissingExtra
 from bot.events import LANGUAGES
-from bot.extras import import_extra
 from bot.ports import Check, load_plugin, plugin_names
 from bot.store.sql import Database
 
@@ -393,10 +392,10 @@ def report(days: int, png: str | None, lang: str | None, network: str | None, co
     click.echo(to_plain(reports.render(stats, days, language)))
     if png:
         try:
-            import_extra("matplotlib", "agora report --png")
+            chart = reports.chart(stats, days, language)
         except MissingExtra as exc:
             raise click.ClickException(str(exc)) from None
-        Path(png).write_bytes(reports.chart(stats, days, language))
+        Path(png).write_bytes(chart)
         click.echo(f"chart written to {png}")
 
 

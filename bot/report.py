@@ -3,13 +3,15 @@
 Counts per topic the messages and distinct cities of the period, compares with
 the period before, names the most discussed questions and, where channels
 carry a country, breaks the counts down by region. The chart is drawn with
-matplotlib's headless backend, imported only when a chart is asked for.
+matplotlib's headless backend (the ``charts`` extra), imported only when a chart
+is asked for; without the extra ``/agora topics`` answers with the text alone.
 """
 
 from __future__ import annotations
 
 import copy
 import io
+import logging
 import time
 import tomllib
 from collections import Counter
@@ -18,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from bot.errors import MissingExtra
 from bot.events import Reply
+from bot.extras import import_extra
 from bot.i18n import Catalog
 from bot.model import StoredMessage
 from bot.reads import Reads
@@ -26,6 +30,9 @@ from bot.richtext import LineBreak, RichText, Segment, Styled, Text, to_plain
 from bot.store import Store
 from bot.store.counts import Window
 from bot.topics import Tagger
+
+log = logging.getLogger(__name__)
+CHART = "the hot-topics chart"
 
 DAY = 86400.0
 RELAYED_KINDS = ("question", "reply", "mirror")
@@ -208,11 +215,9 @@ class Reports:
 
     def chart(self, stats: list[TopicStat], days: int, lang: str) -> bytes:
         """A PNG bar chart of this period against the previous one, labelled in ``lang``."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.ticker import MaxNLocator
+        import_extra("matplotlib", CHART).use("Agg")  # headless: set before pyplot is first imported
+        plt = import_extra("matplotlib.pyplot", CHART)
+        integer_ticks = import_extra("matplotlib.ticker", CHART).MaxNLocator(integer=True)
 
         t = self.catalog.t
         shown = stats[:11]
@@ -226,7 +231,7 @@ class Reports:
             ax.barh([y - 0.2 for y in ys], previous, height=0.4, color="#a9c6d9", label=t("report.previous", lang))
             ax.set_yticks(list(ys), names)
             ax.set_xlabel(t("report.axis", lang))
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(integer_ticks)
             ax.set_title(t("report.title", lang, days=days))
             if shown:
                 ax.legend(loc="lower right")
@@ -240,12 +245,15 @@ class Reports:
         return buf.getvalue()
 
     def hot_topics_reply(self, network: str, days: int, lang: str) -> Reply:
+        """The report, with its chart when the ``charts`` extra is installed (else the text alone)."""
         stats = self.hot_topics(network, days)
+        try:
+            image: bytes | None = self.chart(stats, days, lang)
+        except MissingExtra as exc:
+            log.warning("%s", exc)
+            image = None
         return Reply(
-            self.render(stats, days, lang),
-            ephemeral=False,
-            image=self.chart(stats, days, lang),
-            image_name=f"agora-topics-{days}d.png",
+            self.render(stats, days, lang), ephemeral=False, image=image, image_name=f"agora-topics-{days}d.png"
         )
 
     def digest(self, network: str, lang: str, days: int = 7) -> RichText:

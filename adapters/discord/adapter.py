@@ -4,8 +4,9 @@ Events in: messages, edits and deletes in guild text channels and their
 threads; slash commands and the "Translate for me" message command are
 registered and answered in interactions.py. Messages of one channel reach the
 sink in the order the gateway sent them (a lock per channel, taken before the
-first await), so replies are not relayed ahead of the question they answer. Agora's own posts (its bot user, its webhooks, its
-interaction answers) never come back in.
+first await), so replies are not relayed ahead of the question they answer.
+Agora's own posts (its bot user, its webhooks, its interaction answers) never
+come back in.
 
 Posts out: one webhook per channel, under the author's name and avatar, pinging
 nobody; a question copy becomes the root of a thread; answers go into it. A

@@ -132,3 +132,24 @@ def test_report_png_without_matplotlib_names_the_charts_extra(tmp_path: Path) ->
         """,
     )
     assert "pip install 'agora[charts]'" in out, out
+
+
+def test_the_topics_report_without_matplotlib_is_text_alone_and_says_which_extra() -> None:
+    out = run_without(
+        "matplotlib",
+        """
+        import logging
+        from bot.i18n import default_catalog
+        from bot.report import Reports
+        from bot.richtext import to_plain
+        from bot.store import Store, open_database
+        from bot.topics import default_tagger
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        reply = Reports(Store(open_database(":memory:")), default_tagger(), default_catalog()).hot_topics_reply(
+            "wwc", 30, "en"
+        )
+        print("IMAGE", reply.image, "TEXT", bool(to_plain(reply.text)))
+        """,
+    )
+    assert "IMAGE None TEXT True" in out, out
+    assert "pip install 'agora[charts]'" in out, out
