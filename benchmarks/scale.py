@@ -41,19 +41,6 @@ from typing import Any
 DAY = 86400.0
 PER_DAY = 1000
 CHANNELS = 300
-TOPICS = [
-    "homelessness",
-    "ai",
-    "climate",
-    "data-governance",
-    "housing",
-    "budget",
-    "digital-equity",
-    "cybersecurity",
-    "public-safety",
-    "transportation",
-    "resident-engagement",
-]
 COUNTRIES = ["US", "CA", "MX", "GT", "CR", "CO", "BR", "AR", "CL", "PE"]
 DOMAIN_WORDS = (
     "housing shelter budget transit bus rail climate flood heat data privacy portal broadband equity cyber "
@@ -95,7 +82,9 @@ def grow(path: Path, end: float, have: int, want: int, rng: random.Random) -> No
     from bot.events import ChannelRef
     from bot.richtext import plain
     from bot.store import Store, open_database
+    from bot.topics import default_tagger
 
+    topic_slugs = [topic.slug for topic in default_tagger().topics]
     db = open_database(path)
     clock = [end]
     store = Store(db, lambda: clock[0])
@@ -118,9 +107,11 @@ def grow(path: Path, end: float, have: int, want: int, rng: random.Random) -> No
                     reply = questions and rng.random() < 0.67
                     root = rng.choice(list(questions)[-200:]) if reply else None
                     # Replies inherit their question's topics (as the tagger does), now and then one more.
-                    topics = rng.sample(TOPICS, rng.choice((0, 1, 1, 2))) if root is None else list(questions[root])
+                    topics = (
+                        rng.sample(topic_slugs, rng.choice((0, 1, 1, 2))) if root is None else list(questions[root])
+                    )
                     if root is not None and rng.random() < 0.1:
-                        topics = list(dict.fromkeys([*topics, rng.choice(TOPICS)]))
+                        topics = list(dict.fromkeys([*topics, rng.choice(topic_slugs)]))
                     mid = store.add_message(
                         network="demo",
                         channel=ChannelRef("web", "demo", f"city{city}"),

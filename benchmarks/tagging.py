@@ -23,11 +23,10 @@ import statistics
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.topic_training import micro_prf, prf
+from bot.topic_training import Labelled, micro_prf, prf, read_jsonl
 from bot.topics import LANGS, Tagger, default_tagger
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,39 +34,11 @@ DEV_PATH = REPO / "tests" / "data" / "dev_topics.jsonl"  # a copy of shared/data
 HOLDOUT_PATH = REPO / "tests" / "data" / "topics_holdout.jsonl"
 
 
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One labelled message from a ``*.jsonl`` tagging set."""
-
-    id: str
-    lang: str
-    text: str
-    topics: frozenset[str]
-    kind: str
-
-
-def load_examples(path: Path) -> list[Example]:
-    examples = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            examples.append(
-                Example(
-                    id=str(row["id"]),
-                    lang=str(row["lang"]),
-                    text=str(row["text"]),
-                    topics=frozenset(row["topics"]),
-                    kind=str(row.get("kind", "")),
-                )
-            )
-    return examples
-
-
-def metrics(examples: Sequence[Example], predictions: Sequence[frozenset[str]], slugs: Sequence[str]) -> dict[str, Any]:
+def metrics(
+    examples: Sequence[Labelled], predictions: Sequence[frozenset[str]], slugs: Sequence[str]
+) -> dict[str, Any]:
     """All figures for one labelled set; ``predictions`` is parallel to ``examples``."""
-    pairs = [(example.topics, predicted) for example, predicted in zip(examples, predictions, strict=True)]
+    pairs = [(frozenset(example.topics), predicted) for example, predicted in zip(examples, predictions, strict=True)]
     per_topic: dict[str, dict[str, float]] = {}
     for slug in slugs:
         tp = sum(1 for gold, pred in pairs if slug in gold and slug in pred)
@@ -100,7 +71,7 @@ def evaluate(path: Path | str = DEV_PATH, *, tagger: Tagger | None = None, error
     which is what you read when extending a lexicon.
     """
     tagger = tagger or default_tagger()
-    examples = load_examples(Path(path))
+    examples = read_jsonl(Path(path))
     results = [tagger.tag(example.text, example.lang) for example in examples]
     predictions = [frozenset(result.topics) for result in results]
     report = {"path": str(Path(path).resolve()), **metrics(examples, predictions, [t.slug for t in tagger.topics])}
@@ -115,7 +86,7 @@ def evaluate(path: Path | str = DEV_PATH, *, tagger: Tagger | None = None, error
                 "evidence": {slug: list(found) for slug, found in result.evidence.items()},
             }
             for example, result in zip(examples, results, strict=True)
-            if frozenset(result.topics) != example.topics
+            if set(result.topics) != set(example.topics)
         ]
     return report
 
@@ -130,7 +101,7 @@ def bench(n_repeats: int = 20, path: Path | str = DEV_PATH) -> dict[str, Any]:
     started = time.perf_counter()
     tagger = Tagger.load()
     load_ms = (time.perf_counter() - started) * 1000
-    examples = load_examples(Path(path))
+    examples = read_jsonl(Path(path))
     for example in examples:  # warm-up: fill the stem caches as a running bot would have them
         tagger.tag(example.text, example.lang)
     samples: list[float] = []

@@ -59,6 +59,7 @@ def marking_agora(
     discord: FakeDiscord | None = None,
     network: str = "americas",
     outbox: Mapping[str, float] = FAST_OUTBOX,
+    slack_timeout: float = 5,
     **discord_extra: Any,
 ) -> Agora:
     """An Agora (not started) linking ``channels`` in one network, the web playground on a free
@@ -67,7 +68,7 @@ def marking_agora(
     raw = {
         "agora": {"database": str(tmp_path / "agora.db")},
         "outbox": dict(outbox),
-        "adapters": adapters(slack, discord, **discord_extra),
+        "adapters": adapters(slack, discord, slack_timeout=slack_timeout, **discord_extra),
         "networks": [{"name": network, "channels": channels}],
     }
     config = parse_config(raw, base=tmp_path, environ={})

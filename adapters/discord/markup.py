@@ -29,20 +29,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from bot.richtext import (
-    Code,
-    CodeBlock,
-    Emoji,
-    LineBreak,
-    Link,
-    Mention,
-    Quote,
-    RichText,
-    Segment,
-    Style,
-    Styled,
-    Text,
-)
+from bot.richtext import Code, CodeBlock, Emoji, LineBreak, Link, Mention, Quote, RichText, Segment, Style, Styled, Text
 from bot.richtext import normalise as merge_text
 
 ZWSP = "\u200b"

@@ -94,15 +94,20 @@ async def test_a_deferral_answered_with_an_empty_body_still_answers_the_command(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "discord" in r.name]
 
 
-async def test_catch_up_keeps_the_channel_when_the_thread_listing_fails(
-    world: World, connect: Connect, caplog: pytest.LogCaptureFixture
-) -> None:
+async def missed_while_down(world: World, connect: Connect, route: str, status: int, code: int, count: int) -> None:
+    """Stop the adapter, post one message in Boston and one in Lima, and fail ``route`` for the next start."""
     adapter, _ = await connect()
     await adapter.stop()
     world.fake.invalidate_sessions()
     await world.fake.user_message(world.boston, world.ana, "missed in boston", dispatch=False)
     await world.fake.user_message(world.lima, world.bob, "missed in lima", dispatch=False)
-    world.fake.fail(r"GET /guilds/\d+/threads/active", status=404, code=0, count=5)
+    world.fake.fail(route, status=status, code=code, count=count)
+
+
+async def test_catch_up_keeps_the_channel_when_the_thread_listing_fails(
+    world: World, connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    await missed_while_down(world, connect, r"GET /guilds/\d+/threads/active", 404, 0, 5)
     with caplog.at_level(logging.WARNING, logger="adapters.discord.catchup"):
         _, sink = await connect()
     assert sorted(texts(sink)) == ["missed in boston", "missed in lima"]
@@ -113,12 +118,7 @@ async def test_catch_up_keeps_the_channel_when_the_thread_listing_fails(
 async def test_catch_up_keeps_the_other_channels_when_one_fails(
     world: World, connect: Connect, caplog: pytest.LogCaptureFixture
 ) -> None:
-    adapter, _ = await connect()
-    await adapter.stop()
-    world.fake.invalidate_sessions()
-    await world.fake.user_message(world.boston, world.ana, "missed in boston", dispatch=False)
-    await world.fake.user_message(world.lima, world.bob, "missed in lima", dispatch=False)
-    world.fake.fail(rf"GET /channels/{world.lima}/messages", status=403, code=50001, count=1)
+    await missed_while_down(world, connect, rf"GET /channels/{world.lima}/messages", 403, 50001, 1)
     with caplog.at_level(logging.WARNING, logger="adapters.discord.catchup"):
         _, sink = await connect()
     assert texts(sink) == ["missed in boston"]

@@ -22,8 +22,8 @@ from bot.richtext import from_json, to_plain
 from testing.configs import marking_agora
 from testing.discord_server import FakeDiscord
 from testing.polling import drain, relayed
-from testing.slack_server import TEAM as SLACK_TEAM
 from testing.slack_server import FakeSlack
+from tests.cities import SLACK_BOSTON, three_cities
 
 
 class Network:
@@ -135,32 +135,13 @@ async def _until(network: Network, check: Callable[[list[dict[str, Any]]], bool]
 
 # ---------------------------------------------------------------- Discord, Slack and the web together
 
-SLACK_BOSTON = "C0BOSTON"
-
 
 @pytest.fixture
 async def americas(tmp_path: Path) -> AsyncIterator[tuple[Agora, FakeDiscord, FakeSlack, int, int]]:
     """Lima on Discord (es), Boston on Slack (en), Recife on the web playground (pt)."""
-    discord = await FakeDiscord().start()
-    guild = discord.add_guild("Cities of the Americas")
-    lima = discord.add_channel(guild, "lima")
-    ana = discord.add_user("Ana")
-    slack = FakeSlack(hang_seconds=5.0)
-    slack.add_user("U0SAM", "Sam", locale="en-US")
-    slack.add_channel(SLACK_BOSTON, "agora-boston", creator="U0SAM")
-    await slack.start()
-    channels = [
-        {"ref": f"discord:{guild}/{lima}", "city": "Lima", "lang": "es", "country": "PE"},
-        {"ref": f"slack:{SLACK_TEAM}/{SLACK_BOSTON}", "city": "Boston", "lang": "en", "country": "US"},
-        {"ref": "web:demo/recife", "city": "Recife", "lang": "pt", "country": "BR"},
-    ]
-    app = marking_agora(tmp_path, channels, slack=slack, discord=discord)
-    assert sorted(app.adapters) == ["discord", "slack", "web"]
-    await app.start()
-    yield app, discord, slack, lima, ana
-    await app.stop(grace=1)
-    await slack.stop()
-    await discord.stop()
+    async with three_cities(tmp_path) as cities:
+        assert sorted(cities.app.adapters) == ["discord", "slack", "web"]
+        yield cities.app, cities.discord, cities.slack, cities.lima, cities.ana
 
 
 async def test_a_discord_question_travels_to_slack_and_the_web_and_answers_come_back(

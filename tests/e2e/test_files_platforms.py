@@ -19,13 +19,11 @@ import pytest
 
 from adapters.discord.markup import parse
 from bot.app import Agora
-from bot.config import parse_config
 from bot.richtext import to_plain
 from testing import configs
 from testing.discord_server import FakeDiscord
 from testing.polling import relayed
 from testing.slack_server import BOT_TOKEN, TEAM, FakeSlack
-from testing.translator import MarkingTranslator
 
 BOSTON = "C0BOSTON"
 PDF = b"%PDF-1.7 plan de vivienda " + bytes(range(256)) * 400
@@ -48,23 +46,21 @@ class Cities:
     http: aiohttp.ClientSession | None = None
 
     async def start(self, *, settle: float = 0.2, slack_timeout: float = 5, **discord_extra: Any) -> Agora:
-        raw = {
-            "agora": {"database": str(self.tmp / "agora.db")},
-            "outbox": {**configs.FAST_OUTBOX, "settle": settle},
-            "adapters": configs.adapters(self.slack, self.discord, slack_timeout=slack_timeout, **discord_extra),
-            "networks": [
-                {
-                    "name": "americas",
-                    "channels": [
-                        {"ref": f"slack:{TEAM}/{BOSTON}", "city": "Boston", "lang": "en", "mode": "mirror"},
-                        {"ref": f"discord:{self.guild}/{self.lima}", "city": "Lima", "lang": "es", "mode": "mirror"},
-                        {"ref": "web:demo/recife", "city": "Recife", "lang": "pt", "mode": "mirror"},
-                    ],
-                }
-            ],
-        }
-        env = configs.tokens(self.discord)
-        self.app = Agora(parse_config(raw, base=self.tmp, environ={}), translator=MarkingTranslator(), environ=env)
+        channels = [
+            {"ref": f"slack:{TEAM}/{BOSTON}", "city": "Boston", "lang": "en", "mode": "mirror"},
+            {"ref": f"discord:{self.guild}/{self.lima}", "city": "Lima", "lang": "es", "mode": "mirror"},
+            {"ref": "web:demo/recife", "city": "Recife", "lang": "pt", "mode": "mirror"},
+        ]
+        outbox = {**configs.FAST_OUTBOX, "settle": settle}
+        self.app = configs.marking_agora(
+            self.tmp,
+            channels,
+            slack=self.slack,
+            discord=self.discord,
+            outbox=outbox,
+            slack_timeout=slack_timeout,
+            **discord_extra,
+        )
         await self.app.start()
         return self.app
 

@@ -18,14 +18,11 @@ import aiohttp
 import pytest
 
 from bot.app import Agora
-from bot.config import parse_config
-from testing import configs
 from testing.discord_server import FakeDiscord
 from testing.polling import relayed
-from testing.slack_server import TEAM, FakeSlack
-from testing.translator import MarkingTranslator
+from testing.slack_server import FakeSlack
+from tests.cities import SLACK_BOSTON, three_cities
 
-SLACK_BOSTON = "C0BOSTON"
 QUESTION = "Our tenants' union wants the council to publish every eviction filing as open data."
 SIMILAR = "Our tenant union wants the city council to publish all eviction filings as open data."
 
@@ -86,38 +83,8 @@ class Americas:
 
 @pytest.fixture
 async def americas(tmp_path: Path) -> AsyncIterator[Americas]:
-    discord = await FakeDiscord().start()
-    guild = discord.add_guild("Cities of the Americas")
-    lima = discord.add_channel(guild, "lima")
-    ana = discord.add_user("Ana")
-    slack = FakeSlack(hang_seconds=5.0)
-    slack.add_user("U0SAM", "Sam", locale="en-US")
-    slack.add_user("U0BIA", "Bia", locale="pt-BR")
-    slack.add_channel(SLACK_BOSTON, "agora-boston", creator="U0SAM")
-    await slack.start()
-    raw = {
-        "agora": {"database": str(tmp_path / "agora.db")},
-        "outbox": configs.FAST_OUTBOX,
-        "adapters": configs.adapters(slack, discord),
-        "networks": [
-            {
-                "name": "americas",
-                "channels": [
-                    {"ref": f"discord:{guild}/{lima}", "city": "Lima", "lang": "es", "country": "PE"},
-                    {"ref": f"slack:{TEAM}/{SLACK_BOSTON}", "city": "Boston", "lang": "en", "country": "US"},
-                    {"ref": "web:demo/recife", "city": "Recife", "lang": "pt", "country": "BR"},
-                ],
-            }
-        ],
-    }
-    env = configs.tokens(discord)
-    app = Agora(parse_config(raw, base=tmp_path, environ={}), translator=MarkingTranslator(), environ=env)
-    await app.start()
-    async with aiohttp.ClientSession() as http:
-        yield Americas(app, discord, slack, lima, ana, http)
-    await app.stop(grace=1)
-    await slack.stop()
-    await discord.stop()
+    async with three_cities(tmp_path) as cities, aiohttp.ClientSession() as http:
+        yield Americas(cities.app, cities.discord, cities.slack, cities.lima, cities.ana, http)
 
 
 async def test_a_correction_on_slack_tags_the_next_similar_question_everywhere(americas: Americas) -> None:

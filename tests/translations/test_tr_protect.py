@@ -7,19 +7,7 @@ and the repair rules; the backend tests prove the same through real engines.
 
 from __future__ import annotations
 
-from bot.richtext import (
-    Code,
-    CodeBlock,
-    Emoji,
-    LineBreak,
-    Link,
-    Mention,
-    Quote,
-    RichText,
-    Styled,
-    Text,
-    protected,
-)
+from bot.richtext import Code, CodeBlock, Emoji, LineBreak, Link, Mention, Quote, RichText, Styled, Text, protected
 from translations.backends.apertium import SUPERBLANKS
 from translations.glossary import Glossary, Matcher
 from translations.protect import BRACKETS, Codec, Plan

@@ -5,18 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.web.markup import parse, render
-from bot.richtext import (
-    Code,
-    CodeBlock,
-    Emoji,
-    LineBreak,
-    Link,
-    Mention,
-    Quote,
-    RichText,
-    Styled,
-    Text,
-)
+from bot.richtext import Code, CodeBlock, Emoji, LineBreak, Link, Mention, Quote, RichText, Styled, Text
 from tests.strategies import web_rich_text
 
 GOLDEN: list[tuple[str, RichText]] = [
