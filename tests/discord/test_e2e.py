@@ -19,11 +19,10 @@ import pytest
 from adapters.discord.markup import parse
 from bot.app import Agora
 from bot.richtext import from_json, to_plain
-from testing.configs import marking_agora
 from testing.discord_server import FakeDiscord
 from testing.polling import drain, relayed
 from testing.slack_server import FakeSlack
-from tests.cities import SLACK_BOSTON, three_cities
+from tests.cities import SLACK_BOSTON, boston_and_lima, three_cities
 
 
 class Network:
@@ -65,18 +64,8 @@ class Network:
 
 @pytest.fixture
 async def network(tmp_path: Path) -> AsyncIterator[Network]:
-    fake = await FakeDiscord().start()
-    guild = fake.add_guild("Cities of the Americas")
-    lima = fake.add_channel(guild, "lima")
-    ana = fake.add_user("Ana")
-    boston = {"ref": "web:demo/boston", "city": "Boston", "lang": "en", "country": "US"}
-    lima_channel = {"ref": f"discord:{guild}/{lima}", "city": "Lima", "lang": "es", "country": "PE"}
-    app = marking_agora(tmp_path, [boston, lima_channel], discord=fake)
-    await app.start()
-    async with aiohttp.ClientSession() as http:
-        yield Network(app, fake, lima, ana, http)
-    await app.stop(grace=1)
-    await fake.stop()
+    async with boston_and_lima(tmp_path) as cities, aiohttp.ClientSession() as http:
+        yield Network(cities.app, cities.discord, cities.lima, cities.ana, http)
 
 
 async def test_a_question_from_discord_is_answered_on_the_web_and_back(network: Network) -> None:
@@ -140,7 +129,7 @@ async def _until(network: Network, check: Callable[[list[dict[str, Any]]], bool]
 async def americas(tmp_path: Path) -> AsyncIterator[tuple[Agora, FakeDiscord, FakeSlack, int, int]]:
     """Lima on Discord (es), Boston on Slack (en), Recife on the web playground (pt)."""
     async with three_cities(tmp_path) as cities:
-        assert sorted(cities.app.adapters) == ["discord", "slack", "web"]
+        assert sorted(cities.app.adapters) == ["discord", "slack", "web"] and cities.slack is not None
         yield cities.app, cities.discord, cities.slack, cities.lima, cities.ana
 
 

@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 
 from bot.app import Agora
-from testing.configs import marking_agora
 from testing.discord_server import FakeDiscord
 from testing.polling import drain
+from tests.cities import boston_and_lima
 
 EARLIER = "How do you budget for replacing aging water pipes?"
 LATER = "¿De dónde sacan el presupuesto para cambiar las tuberías de agua viejas?"
@@ -46,23 +46,10 @@ class Network:
 
 @pytest.fixture
 async def network(tmp_path: Path) -> AsyncIterator[Network]:
-    fake = await FakeDiscord().start()
-    guild = fake.add_guild("Cities of the Americas")
-    lima = fake.add_channel(guild, "lima")
-    ana = fake.add_user("Ana")
-    channels = [
-        {"ref": "web:demo/boston", "city": "Boston", "lang": "en", "country": "US"},
-        {"ref": f"discord:{guild}/{lima}", "city": "Lima", "lang": "es", "country": "PE"},
-    ]
-    app = marking_agora(tmp_path, channels, discord=fake)
-    assert app.embedder is not None
-    await asyncio.to_thread(app.embedder.embed, ["warm"])  # the model's first load is not under test here
-    await app.start()
-    try:
-        yield Network(app, fake, lima, ana)
-    finally:
-        await app.stop(grace=1)
-        await fake.stop()
+    async with boston_and_lima(tmp_path) as cities:
+        assert cities.app.embedder is not None
+        await asyncio.to_thread(cities.app.embedder.embed, ["warm"])  # the model's first load is not under test
+        yield Network(cities.app, cities.discord, cities.lima, cities.ana)
 
 
 async def test_a_discord_asker_sees_the_earlier_english_question_ephemerally(network: Network) -> None:

@@ -84,6 +84,7 @@ class Americas:
 @pytest.fixture
 async def americas(tmp_path: Path) -> AsyncIterator[Americas]:
     async with three_cities(tmp_path) as cities, aiohttp.ClientSession() as http:
+        assert cities.slack is not None
         yield Americas(cities.app, cities.discord, cities.slack, cities.lima, cities.ana, http)
 
 
