@@ -122,34 +122,30 @@ class CatchUp:
             return await self.adapter.paged(action, team, fetch, MAX_PAGES)
 
     async def _history(self, team: str, channel: str, oldest: Decimal) -> list[dict[str, Any]]:
-        messages = await self._paged(
-            "conversations.history",
-            team,
-            lambda c, t, cursor: c.conversations_history(
-                token=t,
-                channel=channel,
-                oldest=f"{oldest:.6f}",
-                inclusive=False,
-                limit=PAGE,
-                include_all_metadata=True,
-                cursor=cursor,
-            ),
-        )
+        read = AsyncWebClient.conversations_history
+        messages = await self._after("conversations.history", read, team, oldest, channel=channel)
         return [m for m in messages if ts_value(str(m["ts"])) > oldest]
 
     async def _replies(self, team: str, channel: str, thread: str, oldest: Decimal) -> list[dict[str, Any]]:
-        messages = await self._paged(
-            "conversations.replies",
+        read = AsyncWebClient.conversations_replies
+        messages = await self._after("conversations.replies", read, team, oldest, channel=channel, ts=thread)
+        return [m for m in messages if m["ts"] != thread and ts_value(str(m["ts"])) > oldest]
+
+    async def _after(
+        self, action: str, read: Callable[..., Awaitable[Any]], team: str, oldest: Decimal, **where: str
+    ) -> list[dict[str, Any]]:
+        """Every page ``read`` (history or replies: the same paging) returns newer than ``oldest``."""
+        return await self._paged(
+            action,
             team,
-            lambda c, t, cursor: c.conversations_replies(
+            lambda c, t, cursor: read(
+                c,
                 token=t,
-                channel=channel,
-                ts=thread,
                 oldest=f"{oldest:.6f}",
                 inclusive=False,
                 limit=PAGE,
                 include_all_metadata=True,
                 cursor=cursor,
+                **where,
             ),
         )
-        return [m for m in messages if m["ts"] != thread and ts_value(str(m["ts"])) > oldest]

@@ -49,6 +49,27 @@ def fill(value: Any, ids: dict[str, Any]) -> Any:
     return value
 
 
+def placeholders(world: World, before: str, role: int, robot: int) -> dict[str, Any]:
+    """What a corpus entry's ``{placeholders}`` stand for: fresh ids, the world's, the message before."""
+    fake = world.fake
+    return {
+        "id": fake.next_id(),
+        "id2": fake.next_id(),
+        "id3": fake.next_id(),
+        "thread": fake.next_id(),
+        "prev": before,
+        "guild": world.guild,
+        "channel": world.boston,
+        "other_channel": world.lima,
+        "ana": world.ana,
+        "bob": world.bob,
+        "role": role,
+        "ana_user": fake.users[world.ana],
+        "bob_user": fake.users[world.bob],
+        "bot_user": fake.users[robot],
+    }
+
+
 def problems(
     entry: dict[str, Any], got: list[IncomingMessage], logged: bool, deleted: list[str] | None = None
 ) -> list[str]:
@@ -94,22 +115,7 @@ async def test_every_payload_in_the_corpus(
     for n, entry in enumerate(entries):
         before = await fake.user_message(world.boston, world.ana, f"before {n}")
         count = len(sink.events)
-        ids: dict[str, Any] = {
-            "id": fake.next_id(),
-            "id2": fake.next_id(),
-            "id3": fake.next_id(),
-            "thread": fake.next_id(),
-            "prev": before["id"],
-            "guild": world.guild,
-            "channel": world.boston,
-            "other_channel": world.lima,
-            "ana": world.ana,
-            "bob": world.bob,
-            "role": role,
-            "ana_user": fake.users[world.ana],
-            "bob_user": fake.users[world.bob],
-            "bot_user": fake.users[robot],
-        }
+        ids = placeholders(world, before["id"], role, robot)
         data = fill(entry["data"], ids)
         caplog.clear()
         with caplog.at_level(logging.ERROR, logger="adapters.discord.guard"):

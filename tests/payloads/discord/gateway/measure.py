@@ -27,7 +27,7 @@ from bot.richtext import to_plain
 from bot.store.sql import SqliteDatabase
 from testing.discord_server import FakeDiscord
 from tests.discord.conftest import Sink, World, context, table
-from tests.discord.test_payloads import corpus, fill, problems
+from tests.discord.test_payloads import corpus, fill, placeholders, problems
 
 
 async def arrived(sink: Sink, text: str, timeout: float = 3.0) -> bool:
@@ -62,22 +62,7 @@ async def one(entry: dict[str, Any]) -> tuple[str, list[str]]:
             before = await fake.user_message(world.boston, world.ana, "before")
             if not await arrived(sink, "before"):
                 return "fatal", ["the adapter never relayed"]
-            ids = {
-                "id": fake.next_id(),
-                "id2": fake.next_id(),
-                "id3": fake.next_id(),
-                "thread": fake.next_id(),
-                "prev": before["id"],
-                "guild": guild,
-                "channel": world.boston,
-                "other_channel": world.lima,
-                "ana": world.ana,
-                "bob": world.bob,
-                "role": role,
-                "ana_user": fake.users[world.ana],
-                "bob_user": fake.users[world.bob],
-                "bot_user": fake.users[robot],
-            }
+            ids = placeholders(world, before["id"], role, robot)
             data = fill(entry["data"], ids)
             count = len(sink.events)
             await fake.dispatch(entry["event"], data)
