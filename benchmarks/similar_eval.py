@@ -37,9 +37,9 @@ import numpy as np
 from bot.events import ChannelRef
 from bot.model import Channel
 from bot.ports import Embedder, load_plugin
-from bot.richtext import plain
 from bot.similar import SimilarQuestions, Tuning
 from bot.store import Store, open_database
+from testing.messages import add_question
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNING_SET = ROOT / "tests" / "data" / "similar_tuning.jsonl"
@@ -108,21 +108,8 @@ def score_queries(rows: Sequence[dict[str, Any]], embedder: Embedder, tuning: Tu
     for row, vector in zip(earlier, vectors, strict=True):
         lang = row["earlier"]["lang"]
         ref = channels[lang].ref
-        message_id = store.add_message(
-            network="eval",
-            channel=ref,
-            platform_id=None,
-            root_id=None,
-            kind="question",
-            author_id="eval",
-            author_name="eval",
-            author_avatar=None,
-            city=channels[lang].city,
-            country="",
-            text=plain(row["earlier"]["text"]),
-            lang=lang,
-            topics=(),
-        )
+        text = row["earlier"]["text"]
+        message_id = add_question(store, "eval", ref, text, lang, city=channels[lang].city, country="", author="eval")
         engine.store_vector(message_id, "eval", lang, np.asarray(vector, dtype=np.float32))
         ids[row["id"]] = message_id
     later = [r for r in rows if "later" in r]

@@ -7,11 +7,11 @@ import pytest
 from bot.events import ChannelRef
 from bot.i18n import default_catalog
 from bot.passthrough import PassThrough
-from bot.richtext import plain
 from bot.search import Search
 from bot.store import Store, fulltext, open_database
 from bot.store.fulltext import SqliteFullText
 from bot.topics import default_tagger
+from testing.messages import add_question
 
 
 def history() -> Store:
@@ -20,21 +20,8 @@ def history() -> Store:
         store.create_network(network, network.upper())
     for i in range(60):
         network = "other" if i % 3 else "demo"  # most of the best matches are in another network
-        mid = store.add_message(
-            network=network,
-            channel=ChannelRef("fake", "s", network),
-            platform_id=str(i),
-            root_id=None,
-            kind="question",
-            author_id="u",
-            author_name="Ana",
-            author_avatar=None,
-            city="Boston",
-            country="US",
-            text=plain("zoning " + "filler " * i),  # one score per length: no ties
-            lang="en",
-            topics=[],
-        )
+        text = "zoning " + "filler " * i  # one score per length: no ties
+        mid = add_question(store, network, ChannelRef("fake", "s", network), text, platform_id=str(i))
         if i % 7 == 0:
             store.delete_message(mid)
     return store

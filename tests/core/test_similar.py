@@ -18,12 +18,13 @@ import pytest
 from bot.app import Agora, shared_embedder
 from bot.events import Author, CommandInvoked, Reply
 from bot.model import Channel
-from bot.richtext import plain, to_plain
+from bot.richtext import to_plain
 from bot.similar import SimilarQuestions, Tuning, centred_scores, search_terms
 from bot.store import Store, open_database
 from bot.store.vectors import Candidates, QuestionVectors
 from bot.testing import CollectingAdapter
 from bot.vectors import dequantise, normalised, quantise
+from testing.messages import add_question
 from testing.polling import eventually
 from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness, demo_config
@@ -36,21 +37,7 @@ def random_unit(rng: np.random.Generator, n: int) -> np.ndarray[Any, np.dtype[np
 
 
 def question(store: Store, text: str, lang: str = "en", network: str = "demo") -> int:
-    return store.add_message(
-        network=network,
-        channel=BOSTON,
-        platform_id=None,
-        root_id=None,
-        kind="question",
-        author_id="u",
-        author_name="Ana",
-        author_avatar=None,
-        city="Boston",
-        country="US",
-        text=plain(text),
-        lang=lang,
-        topics=(),
-    )
+    return add_question(store, network, BOSTON, text, lang)
 
 
 @pytest.fixture

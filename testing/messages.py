@@ -1,0 +1,37 @@
+"""Stored questions for tests and benchmarks that need a history without relaying it."""
+
+from __future__ import annotations
+
+from bot.events import ChannelRef
+from bot.richtext import plain
+from bot.store import Store
+
+
+def add_question(
+    store: Store,
+    network: str,
+    channel: ChannelRef,
+    text: str,
+    lang: str = "en",
+    *,
+    city: str = "Boston",
+    country: str = "US",
+    author: str = "Ana",
+    platform_id: str | None = None,
+) -> int:
+    """Store ``text`` as a top-level question (no topics) and return its id."""
+    return store.add_message(
+        network=network,
+        channel=channel,
+        platform_id=platform_id,
+        root_id=None,
+        kind="question",
+        author_id="u",
+        author_name=author,
+        author_avatar=None,
+        city=city,
+        country=country,
+        text=plain(text),
+        lang=lang,
+        topics=(),
+    )
