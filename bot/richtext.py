@@ -173,21 +173,30 @@ def neutralise(rt: Sequence[Segment]) -> RichText:
     return normalise(out)
 
 
-def map_text(rt: Sequence[Segment], fn: Callable[[str], str]) -> RichText:
-    """Apply ``fn`` to every text segment and link label, keeping everything else."""
+def map_segments(rt: Sequence[Segment], fn: Callable[[Segment], Segment]) -> RichText:
+    """Apply ``fn`` to every segment inside styles and quotes, keeping the structure around them."""
     out: list[Segment] = []
     for seg in rt:
-        if isinstance(seg, Text):
-            out.append(Text(fn(seg.text)))
-        elif isinstance(seg, Link) and seg.label:
-            out.append(Link(seg.url, fn(seg.label)))
-        elif isinstance(seg, Styled):
-            out.append(replace(seg, children=map_text(seg.children, fn)))
+        if isinstance(seg, Styled):
+            out.append(replace(seg, children=map_segments(seg.children, fn)))
         elif isinstance(seg, Quote):
-            out.append(Quote(map_text(seg.children, fn)))
+            out.append(Quote(map_segments(seg.children, fn)))
         else:
-            out.append(seg)
+            out.append(fn(seg))
     return tuple(out)
+
+
+def map_text(rt: Sequence[Segment], fn: Callable[[str], str]) -> RichText:
+    """Apply ``fn`` to every text segment and link label, keeping everything else."""
+
+    def one(seg: Segment) -> Segment:
+        if isinstance(seg, Text):
+            return Text(fn(seg.text))
+        if isinstance(seg, Link) and seg.label:
+            return Link(seg.url, fn(seg.label))
+        return seg
+
+    return map_segments(rt, one)
 
 
 def protected(rt: Sequence[Segment]) -> Iterator[Segment]:

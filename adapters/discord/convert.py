@@ -16,14 +16,13 @@ guild's caches, then the labels Discord itself shows ("@unknown-user",
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 
 import discord
 
 from adapters.discord.files import attachment_of
 from adapters.discord.markup import parse, with_labels
 from bot.events import Attachment, Author, ChannelRef
-from bot.richtext import LineBreak, Link, Mention, Quote, RichText, Segment, Styled, Text, normalise
+from bot.richtext import LineBreak, Link, Mention, Quote, RichText, Segment, Styled, Text, map_segments, normalise
 
 PLATFORM = "discord"
 RELAYED_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
@@ -92,18 +91,14 @@ def attachments_of(message: discord.Message) -> tuple[Attachment, ...]:
 
 def label_mentions(rt: Sequence[Segment], lookup: Lookup) -> RichText:
     """Give every mention still without a name one: from ``lookup`` (the caches), else Discord's label."""
-    out: list[Segment] = []
-    for seg in rt:
+
+    def one(seg: Segment) -> Segment:
         if isinstance(seg, Mention) and not seg.label and seg.kind in UNRESOLVED:
             found = lookup(seg.kind, int(seg.id)) if seg.id.isdigit() else None
-            out.append(Mention(seg.kind, seg.id, found or UNRESOLVED[seg.kind]))
-        elif isinstance(seg, Styled):
-            out.append(replace(seg, children=label_mentions(seg.children, lookup)))
-        elif isinstance(seg, Quote):
-            out.append(Quote(label_mentions(seg.children, lookup)))
-        else:
-            out.append(seg)
-    return tuple(out)
+            return Mention(seg.kind, seg.id, found or UNRESOLVED[seg.kind])
+        return seg
+
+    return map_segments(rt, one)
 
 
 def cache_lookup(

@@ -29,7 +29,21 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from bot.richtext import Code, CodeBlock, Emoji, LineBreak, Link, Mention, Quote, RichText, Segment, Style, Styled, Text
+from bot.richtext import (
+    Code,
+    CodeBlock,
+    Emoji,
+    LineBreak,
+    Link,
+    Mention,
+    Quote,
+    RichText,
+    Segment,
+    Style,
+    Styled,
+    Text,
+    map_segments,
+)
 from bot.richtext import normalise as merge_text
 
 ZWSP = "\u200b"
@@ -629,14 +643,10 @@ def escape(text: str, after: str = "", *, line_start: bool = False, label: bool 
 
 def with_labels(rt: Sequence[Segment], labels: Mapping[tuple[str, str], str]) -> RichText:
     """Give mentions the names Discord resolved (``labels[(kind, id)]``), so copies read ``@Ana``."""
-    out: list[Segment] = []
-    for seg in rt:
+
+    def one(seg: Segment) -> Segment:
         if isinstance(seg, Mention) and (seg.kind, seg.id) in labels:
-            out.append(Mention(seg.kind, seg.id, labels[(seg.kind, seg.id)]))
-        elif isinstance(seg, Styled):
-            out.append(replace(seg, children=with_labels(seg.children, labels)))
-        elif isinstance(seg, Quote):
-            out.append(Quote(with_labels(seg.children, labels)))
-        else:
-            out.append(seg)
-    return tuple(out)
+            return Mention(seg.kind, seg.id, labels[(seg.kind, seg.id)])
+        return seg
+
+    return map_segments(rt, one)
