@@ -39,7 +39,7 @@ from bot.model import Channel
 from bot.ports import Embedder, load_plugin
 from bot.similar import SimilarQuestions, Tuning
 from bot.store import Store, open_database
-from testing.messages import add_question
+from testing.messages import add_message
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNING_SET = ROOT / "tests" / "data" / "similar_tuning.jsonl"
@@ -109,7 +109,7 @@ def score_queries(rows: Sequence[dict[str, Any]], embedder: Embedder, tuning: Tu
         lang = row["earlier"]["lang"]
         ref = channels[lang].ref
         text = row["earlier"]["text"]
-        message_id = add_question(store, "eval", ref, text, lang, city=channels[lang].city, country="", author="eval")
+        message_id = add_message(store, "eval", ref, text, lang, city=channels[lang].city, country="", author="eval")
         engine.store_vector(message_id, "eval", lang, np.asarray(vector, dtype=np.float32))
         ids[row["id"]] = message_id
     later = [r for r in rows if "later" in r]

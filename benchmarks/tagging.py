@@ -26,8 +26,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.topic_training import Labelled, micro_prf, prf, read_jsonl
-from bot.topics import LANGS, Tagger, default_tagger
+from bot.topic_training import Labelled, figures, read_jsonl
+from bot.topics import Tagger, default_tagger
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_PATH = REPO / "tests" / "data" / "dev_topics.jsonl"  # a copy of shared/data/dev_topics.jsonl
@@ -37,30 +37,19 @@ HOLDOUT_PATH = REPO / "tests" / "data" / "topics_holdout.jsonl"
 def metrics(
     examples: Sequence[Labelled], predictions: Sequence[frozenset[str]], slugs: Sequence[str]
 ) -> dict[str, Any]:
-    """All figures for one labelled set; ``predictions`` is parallel to ``examples``."""
+    """All figures for one labelled set (``predictions`` is parallel to ``examples``): the trainer's
+    figures, with macro-F1 also over topics only ever guessed wrongly, exact-set accuracy and the
+    number of chatter messages."""
+    report = figures(examples, [sorted(p) for p in predictions], slugs)
+    per_topic = report["per_topic"]
     pairs = [(frozenset(example.topics), predicted) for example, predicted in zip(examples, predictions, strict=True)]
-    per_topic: dict[str, dict[str, float]] = {}
-    for slug in slugs:
-        tp = sum(1 for gold, pred in pairs if slug in gold and slug in pred)
-        fp = sum(1 for gold, pred in pairs if slug not in gold and slug in pred)
-        fn = sum(1 for gold, pred in pairs if slug in gold and slug not in pred)
-        per_topic[slug] = {**prf(tp, fp, fn), "support": tp + fn}
     scored = [slug for slug in slugs if per_topic[slug]["support"] or any(slug in pred for _, pred in pairs)]
-    chatter = [pred for example, pred in zip(examples, predictions, strict=True) if example.kind == "chatter"]
-    empty = [pred for gold, pred in pairs if not gold]
+    chatter = [example for example in examples if example.kind == "chatter"]
     return {
-        "messages": len(examples),
-        "micro": micro_prf(pairs),
+        **report,
         "macro_f1": round(statistics.fmean(per_topic[s]["f1"] for s in scored), 4) if scored else 0.0,
         "exact_set": round(sum(gold == pred for gold, pred in pairs) / len(pairs), 4) if pairs else 0.0,
-        "per_language": {
-            lang: micro_prf(pair for example, pair in zip(examples, pairs, strict=True) if example.lang == lang)["f1"]
-            for lang in LANGS
-        },
         "chatter_messages": len(chatter),
-        "chatter_false_tag_rate": round(sum(1 for p in chatter if p) / len(chatter), 4) if chatter else 0.0,
-        "untagged_false_tag_rate": round(sum(1 for p in empty if p) / len(empty), 4) if empty else 0.0,
-        "per_topic": per_topic,
     }
 
 

@@ -11,7 +11,7 @@ from bot.search import Search
 from bot.store import Store, fulltext, open_database
 from bot.store.fulltext import SqliteFullText
 from bot.topics import default_tagger
-from testing.messages import add_question
+from testing.messages import add_message
 
 
 def history() -> Store:
@@ -21,7 +21,7 @@ def history() -> Store:
     for i in range(60):
         network = "other" if i % 3 else "demo"  # most of the best matches are in another network
         text = "zoning " + "filler " * i  # one score per length: no ties
-        mid = add_question(store, network, ChannelRef("fake", "s", network), text, platform_id=str(i))
+        mid = add_message(store, network, ChannelRef("fake", "s", network), text, platform_id=str(i))
         if i % 7 == 0:
             store.delete_message(mid)
     return store

@@ -24,7 +24,7 @@ from bot.store import Store, open_database
 from bot.store.vectors import Candidates, QuestionVectors
 from bot.testing import CollectingAdapter
 from bot.vectors import dequantise, normalised, quantise
-from testing.messages import add_question
+from testing.messages import add_message
 from testing.polling import eventually
 from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness, demo_config
@@ -37,7 +37,7 @@ def random_unit(rng: np.random.Generator, n: int) -> np.ndarray[Any, np.dtype[np
 
 
 def question(store: Store, text: str, lang: str = "en", network: str = "demo") -> int:
-    return add_question(store, network, BOSTON, text, lang)
+    return add_message(store, network, BOSTON, text, lang)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from bot.richtext import plain, to_plain
 from bot.store import Store, open_database
 from bot.store.counts import expected_counts_sql, recount
 from bot.topics import default_tagger
+from testing.messages import add_message
 
 TOPICS = ["housing", "climate", "ai", "budget"]
 CHANNELS = [
@@ -81,20 +82,18 @@ def play(h: History, steps: list[tuple[str, int, list[str]]]) -> None:
         if op in ("post", "reply") and (op == "post" or not h.questions):
             ref, city, country = CHANNELS[pick % len(CHANNELS)]
             kind = ["question", "mirror", "notice"][pick % 3]
-            mid = h.store.add_message(
-                network="demo" if pick % 7 else "other",
-                channel=ref,
-                platform_id=str(len(h.ids)),
-                root_id=None,
+            network = "demo" if pick % 7 else "other"
+            text = f"question {len(h.ids)}"
+            mid = add_message(
+                h.store,
+                network,
+                ref,
+                text,
                 kind=kind,
-                author_id="u",
-                author_name="Ana",
-                author_avatar=None,
+                topics=topics,
                 city=city,
                 country=country,
-                text=plain(f"question {len(h.ids)}"),
-                lang="en",
-                topics=topics,
+                platform_id=str(len(h.ids)),
             )
             h.ids.append(mid)
             if kind != "notice":
@@ -104,20 +103,18 @@ def play(h: History, steps: list[tuple[str, int, list[str]]]) -> None:
             ref, city, country = CHANNELS[(pick // 3) % len(CHANNELS)]
             parent = h.store.message(root)
             assert parent is not None
-            mid = h.store.add_message(
-                network=parent.network,
-                channel=ref,
-                platform_id=str(len(h.ids)),
-                root_id=root,
+            mid = add_message(
+                h.store,
+                parent.network,
+                ref,
+                f"reply {len(h.ids)}",
+                "es",
                 kind="reply",
-                author_id="u",
-                author_name="Ana",
-                author_avatar=None,
+                root_id=root,
+                topics=parent.topics if pick % 4 else topics,
                 city=city,
                 country=country,
-                text=plain(f"reply {len(h.ids)}"),
-                lang="es",
-                topics=parent.topics if pick % 4 else topics,
+                platform_id=str(len(h.ids)),
             )
             h.ids.append(mid)
         elif h.ids:
