@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from bot.ports import AdapterContext
 from bot.richtext import plain
 from bot.store.sql import Database, SqliteDatabase
 from testing.discord_server import FakeDiscord
+from testing.polling import BUDGET, eventually
 
 
 @dataclass
@@ -43,33 +43,25 @@ class Sink:
 
     events: list[Event] = field(default_factory=list)
     answer: Callable[[Event], Reply | None] | None = None
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def __call__(self, event: Event) -> None:
         self.events.append(event)
-        self.changed.set()
         reply = getattr(event, "reply", None)
         if reply is not None and self.answer is not None:
             answer = self.answer(event)
             if answer is not None:
                 await reply(answer)
 
-    async def wait(self, count: int = 1, kind: type | None = None, timeout: float = 5.0) -> list[Any]:
+    async def wait(self, count: int = 1, kind: type | None = None, timeout: float = BUDGET) -> list[Any]:
         """Wait until ``count`` events (of ``kind``) arrived; return them."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
+
+        def arrived() -> list[Any] | None:
             found = [e for e in self.events if kind is None or isinstance(e, kind)]
-            if len(found) >= count:
-                return found
-            self.changed.clear()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(f"expected {count} events, got {self.events}")
-            try:
-                await asyncio.wait_for(self.changed.wait(), remaining)
-            except TimeoutError:
-                continue
+            return found if len(found) >= count else None
+
+        what = f"{count} {kind.__name__ if kind else 'event'}(s) in the sink"
+        found: list[Any] = await eventually(arrived, what, timeout)
+        return found
 
 
 @pytest.fixture
