@@ -28,6 +28,7 @@ from adapters.web import WebAdapter
 from bot.events import IncomingMessage
 from bot.store.sql import Database
 from bot.supervision import CONNECTED, DISCONNECTED, Connections, SupervisionPolicy
+from testing.polling import eventually
 from tests.discord.conftest import Sink, World, context, table
 from tests.discord.test_continuity import texts
 
@@ -233,11 +234,13 @@ lang = "es"
                 pass
             async with http.post(control + "send_raw", json={"text": "{oops"}):
                 pass
-        status, body = await health(web + "health")
-        deadline = asyncio.get_running_loop().time() + 10
-        while status == 200 and asyncio.get_running_loop().time() < deadline:  # until the supervisor notices
+
+        async def unhealthy() -> dict[str, Any] | None:  # once the supervisor notices
             status, body = await health(web + "health")
-        assert status == 503 and body["adapters"]["discord"]["state"] in ("disconnected", "connecting")
+            return body if status == 503 else None
+
+        body = await eventually(unhealthy, "GET /health to answer 503")
+        assert body["adapters"]["discord"]["state"] in ("disconnected", "connecting")
         output = await asyncio.to_thread(bot.communicate, timeout=60)
         assert bot.returncode == 1
         assert "a platform connection could not be restored: discord: no connection for" in output[0]
