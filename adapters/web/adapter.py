@@ -15,9 +15,8 @@ import logging
 import time
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any, cast
+from typing import Any
 
-import sqlite_utils
 from aiohttp import web
 
 from adapters.web import files, markup, tables
@@ -40,12 +39,12 @@ from bot.events import (
 from bot.model import Channel
 from bot.ports import AdapterContext, Check, EventSink
 from bot.richtext import RichText, clean_text, strip_invisible, to_json, to_plain
-from bot.store.sql import SqliteDatabase
-from bot.store.transactions import write_transaction
+from bot.store.sql import insert, one, update
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 40000
 MAX_USER = 80
+USER = '"user"'  # the column; a reserved word in PostgreSQL, so always quoted
 
 
 class WebAdapter:
@@ -65,7 +64,7 @@ class WebAdapter:
         )
         self.bound_port = self.port
         self.context = context
-        self.db = sqlite_utils.Database(cast(SqliteDatabase, context.db).conn)  # seam-adapters converts this
+        self.db = context.db
         self._sink: EventSink | None = None
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -78,8 +77,7 @@ class WebAdapter:
     def _row(self, channel: str, mid: int) -> dict[str, Any] | None:
         if not 0 < mid < 2**63:  # SQLite integers are 64-bit; bigger ones would raise, not miss
             return None
-        rows = list(self.db.query("select * from web_messages where id = ? and channel = ?", [mid, channel]))
-        return rows[0] if rows else None
+        return one(self.db, "select * from web_messages where id = ? and channel = ?", [mid, channel])
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         rows = self.db.query("select * from web_messages where channel = ? and deleted = 0 order by id", [channel])
@@ -134,12 +132,13 @@ class WebAdapter:
             return existing
         meta = msg.meta
         thread = int(msg.thread_id) if msg.thread_id else None
-        table = self.db.table("web_messages")
-        with write_transaction(self.db):
-            table.insert(
+        new_id = str(
+            insert(
+                self.db,
+                "web_messages",
                 {
                     "channel": msg.channel.channel,
-                    "user": msg.author.name if msg.author else "Agora",
+                    USER: msg.author.name if msg.author else "Agora",
                     "city": meta.city if meta else "",
                     "lang": meta.lang if meta else "",
                     "text": markup.render(msg.text),
@@ -159,41 +158,41 @@ class WebAdapter:
                     "deleted": 0,
                     "created_at": time.time(),
                     "files": files.files_column(msg.files),
-                }
+                },
+                returning="id",
             )
-        new_id = str(table.last_rowid)
+        )
         return MessageRef(msg.channel, new_id, msg.thread_id or new_id)
 
     async def find_sent(self, msg: OutgoingMessage) -> MessageRef | None:
-        rows = list(self.db.query("select id, thread_id from web_messages where nonce = ?", [msg.nonce]))
-        if not rows:
+        row = one(self.db, "select id, thread_id from web_messages where nonce = ?", [msg.nonce])
+        if row is None:
             return None
-        row = rows[0]
         return MessageRef(msg.channel, str(row["id"]), str(row["thread_id"] or row["id"]))
 
     async def edit(self, ref: MessageRef, msg: OutgoingMessage) -> None:
         if self._row(ref.channel.channel, int(ref.id)) is None:
             raise DeliveryError(f"web message {ref.id} not found", retriable=False)
         meta = msg.meta
-        with write_transaction(self.db):
-            self.db.table("web_messages").update(
-                int(ref.id),
-                {
-                    "text": markup.render(msg.text),
-                    "segments": json.dumps(to_json(msg.text)),
-                    "footer": to_plain(msg.footer),
-                    "original_text": markup.render(meta.original_text) if meta else None,
-                    "original_segments": json.dumps(to_json(meta.original_text)) if meta else None,
-                    "topics": json.dumps(list(meta.topics) if meta else []),
-                    "topic_labels": json.dumps(list(meta.topic_labels) if meta else []),
-                    "translated": int(meta.translated) if meta else 1,
-                    "edited_at": time.time(),
-                },
-            )
+        update(
+            self.db,
+            "web_messages",
+            {"id": int(ref.id)},
+            {
+                "text": markup.render(msg.text),
+                "segments": json.dumps(to_json(msg.text)),
+                "footer": to_plain(msg.footer),
+                "original_text": markup.render(meta.original_text) if meta else None,
+                "original_segments": json.dumps(to_json(meta.original_text)) if meta else None,
+                "topics": json.dumps(list(meta.topics) if meta else []),
+                "topic_labels": json.dumps(list(meta.topic_labels) if meta else []),
+                "translated": int(meta.translated) if meta else 1,
+                "edited_at": time.time(),
+            },
+        )
 
     async def delete(self, ref: MessageRef) -> None:
-        with write_transaction(self.db):
-            self.db.execute(_FORGET, [int(ref.id)])
+        self.db.execute(_FORGET, [int(ref.id)])
 
     async def fetch(self, attachment: Attachment, channel: ChannelRef) -> bytes:
         data = files.read_blob(self.context.files, attachment)
@@ -304,12 +303,13 @@ class WebAdapter:
             raise _error(400, str(exc)) from None
         if not strip_invisible(text).strip() and not attachments:
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
-        table = self.db.table("web_messages")
-        with write_transaction(self.db):
-            table.insert(
+        mid = str(
+            insert(
+                self.db,
+                "web_messages",
                 {
                     "channel": cid,
-                    "user": author.name,
+                    USER: author.name,
                     "city": channel.city,
                     "lang": channel.lang,
                     "text": text,
@@ -323,9 +323,10 @@ class WebAdapter:
                     "deleted": 0,
                     "created_at": time.time(),
                     "files": files.posted_column(attachments),
-                }
+                },
+                returning="id",
             )
-        mid = str(table.last_rowid)
+        )
         await self._emit(
             IncomingMessage(
                 ref,
@@ -389,18 +390,19 @@ class WebAdapter:
             raise _error(400, self.context.catalog.t("error.empty_text", channel.lang))
         text = clean_text(text)
         self._check_length(text, channel)
-        with write_transaction(self.db):
-            self.db.table("web_messages").update(
-                row["id"], {"text": text, "segments": json.dumps(to_json(markup.parse(text))), "edited_at": time.time()}
-            )
+        update(
+            self.db,
+            "web_messages",
+            {"id": row["id"]},
+            {"text": text, "segments": json.dumps(to_json(markup.parse(text))), "edited_at": time.time()},
+        )
         await self._emit(MessageEdited(channel.ref, str(row["id"]), markup.parse(text)))
         return web.json_response({"id": row["id"]})
 
     async def delete_message(self, request: web.Request) -> web.Response:
         cid, channel = self._channel(request)
         row = self._message_row(request, cid)
-        with write_transaction(self.db):
-            self.db.execute(_FORGET, [row["id"]])
+        self.db.execute(_FORGET, [row["id"]])
         await self._emit(MessageDeleted(channel.ref, str(row["id"])))
         return web.json_response({"id": row["id"]})
 

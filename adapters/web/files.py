@@ -16,10 +16,10 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
-from sqlite_utils import Database
 
 from bot.events import Attachment, OutgoingFile
 from bot.ports import BlobStore
+from bot.store.sql import Database
 
 BLOB_SCHEME = "agora-blob:"
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
