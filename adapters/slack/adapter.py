@@ -18,10 +18,9 @@ import logging
 import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
-import sqlite_utils
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -59,7 +58,6 @@ from bot.events import (
 )
 from bot.ports import AdapterContext, Check, EventSink
 from bot.richtext import LineBreak, RichText, Styled, neutralise, split
-from bot.store.sql import SqliteDatabase
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,8 +88,7 @@ class SlackAdapter:
         self.settings = settings
         self.pace = settings.pace  # Slack allows about one message per second per channel
         self.context = context
-        self.legacy_db = sqlite_utils.Database(cast(SqliteDatabase, context.db).conn)  # seam-adapters converts this
-        self.tables = SlackTables(self.legacy_db)
+        self.tables = SlackTables(context.db)
         self.users = UserDirectory(self._users_info)
         self.names = Names(self.users, self._conversations_info, self._usergroups_list)
         self.interactions = Interactions(self)
@@ -201,7 +198,7 @@ class SlackAdapter:
             "raise_error_for_unhandled_request": False,
         }
         if self.settings.oauth:
-            store = DbInstallationStore(self.legacy_db, self._secrets.client_id)
+            store = DbInstallationStore(self.context.db, self._secrets.client_id)
             self._installations = store
             kwargs["oauth_settings"] = AsyncOAuthSettings(
                 client_id=self._secrets.client_id,
@@ -209,7 +206,7 @@ class SlackAdapter:
                 scopes=list(required_scopes()),
                 installation_store=store,
                 installation_store_bot_only=True,
-                state_store=DbStateStore(self.legacy_db),
+                state_store=DbStateStore(self.context.db),
                 install_path=self.settings.install_path,
                 redirect_uri_path=self.settings.redirect_path,
                 redirect_uri=self.settings.redirect_uri or None,
@@ -642,7 +639,7 @@ class SlackAdapter:
                 )
             )
         if self.settings.oauth:
-            store = self._installations or DbInstallationStore(self.legacy_db, secrets.client_id)
+            store = self._installations or DbInstallationStore(self.context.db, secrets.client_id)
             teams = store.teams()
             checks.append(
                 Check(

@@ -33,15 +33,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-import sqlite_utils
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlite_utils.migrations import Migrations
 
-from adapters.slack import markup
+from adapters.slack import markup, schema
 from adapters.slack.delivery import call
 from bot.errors import DeliveryError
 from bot.events import Attachment, ChannelRef, MessageRef, OutgoingFile, OutgoingMessage
 from bot.richtext import Styled, Text
+from bot.store.sql import Database, update, upsert
 
 if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter
@@ -54,18 +53,6 @@ MAX_REDIRECTS = 5
 MAX_FETCH = 1024 * MB  # Slack's own upload limit: a longer answer is not the file
 SHARE_WAIT = 10.0  # seconds to wait for Slack to share a completed upload into the channel
 HISTORY_LOOKBACK = 100
-
-migrations = Migrations("agora-slack-files")
-
-
-@migrations()
-def m001_uploads(db: sqlite_utils.Database) -> None:
-    db.table("slack_uploads").create(
-        {"nonce": str, "team": str, "channel": str, "thread_ts": str, "file_ids": str, "ts": str, "at": float},
-        pk="nonce",
-        if_not_exists=True,
-    )
-    db.execute("CREATE INDEX IF NOT EXISTS slack_uploads_ts ON slack_uploads (team, channel, ts)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,29 +70,32 @@ class Upload:
 class Uploads:
     """The ``slack_uploads`` table: nonce → uploaded file ids → the message Slack made."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        migrations.apply(db)
+        schema.apply(db)
 
     def record(self, nonce: str, team: str, channel: str, thread_ts: str | None, file_ids: list[str]) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "INSERT OR REPLACE INTO slack_uploads (nonce, team, channel, thread_ts, file_ids, ts, at) "
-                "VALUES (?, ?, ?, ?, ?, NULL, ?)",
-                [nonce, team, channel, thread_ts or "", json.dumps(file_ids), time.time()],
-            )
+        row = {
+            "nonce": nonce,
+            "team": team,
+            "channel": channel,
+            "thread_ts": thread_ts or "",
+            "file_ids": json.dumps(file_ids),
+            "ts": None,
+            "at": time.time(),
+        }
+        upsert(self.db, "slack_uploads", row, key=["nonce"])
 
     def found(self, nonce: str, ts: str) -> None:
-        with self.db.atomic():
-            self.db.execute("UPDATE slack_uploads SET ts = ? WHERE nonce = ?", [ts, nonce])
+        update(self.db, "slack_uploads", {"nonce": nonce}, {"ts": ts})
 
     def by_nonce(self, nonce: str) -> Upload | None:
-        row = self.db.execute("SELECT * FROM slack_uploads WHERE nonce = ?", [nonce]).fetchone()
+        row = self.db.execute(f"select {_UPLOAD} from slack_uploads where nonce = ?", [nonce]).fetchone()
         return _upload(row) if row else None
 
     def by_ts(self, team: str, channel: str, ts: str) -> Upload | None:
         row = self.db.execute(
-            "SELECT * FROM slack_uploads WHERE team = ? AND channel = ? AND ts = ?", [team, channel, ts]
+            f"select {_UPLOAD} from slack_uploads where team = ? and channel = ? and ts = ?", [team, channel, ts]
         ).fetchone()
         return _upload(row) if row else None
 
@@ -114,8 +104,11 @@ def _delete_file(file_id: str, client: AsyncWebClient, token: str) -> Awaitable[
     return client.files_delete(token=token, file=file_id)
 
 
+_UPLOAD = "nonce, team, channel, thread_ts, file_ids, ts"
+
+
 def _upload(row: Any) -> Upload:
-    nonce, team, channel, thread_ts, file_ids, ts, _at = row
+    nonce, team, channel, thread_ts, file_ids, ts = row
     return Upload(nonce, team, channel, thread_ts or None, tuple(json.loads(file_ids)), ts or None)
 
 
@@ -169,7 +162,7 @@ class SlackFiles:
 
     def __init__(self, adapter: SlackAdapter) -> None:
         self.adapter = adapter
-        self.uploads = Uploads(adapter.legacy_db)
+        self.uploads = Uploads(adapter.context.db)
         self.share_wait = SHARE_WAIT
         self._no_files_info: set[str] = set()  # workspaces whose token may not call files.info
 

@@ -16,13 +16,13 @@ import time
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from adapters.slack.tables import migrations
+from adapters.slack import schema
+from bot.store.sql import Database, insert, scalar
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +41,20 @@ def _jsonable(data: dict[str, Any]) -> str:
 class DbInstallationStore(AsyncInstallationStore):
     """Installations and bot tokens per workspace, newest install wins."""
 
-    def __init__(self, db: sqlite_utils.Database, client_id: str) -> None:
+    def __init__(self, db: Database, client_id: str) -> None:
         self.db = db
         self.client_id = client_id
-        migrations.apply(db)
+        schema.apply(db)
 
     @property
     def logger(self) -> logging.Logger:
         return log
 
     async def async_save(self, installation: Installation) -> None:
-        with self.db.atomic():
-            self.db.table("slack_installations").insert(
+        with self.db.transaction():
+            insert(
+                self.db,
+                "slack_installations",
                 {
                     "client_id": self.client_id,
                     "enterprise_id": installation.enterprise_id or "",
@@ -60,37 +62,38 @@ class DbInstallationStore(AsyncInstallationStore):
                     "user_id": installation.user_id or "",
                     "installed_at": installation.installed_at,
                     "data": _jsonable(installation.to_dict_for_copying()),
-                }
+                },
             )
             if installation.bot_token:
                 self._insert_bot(installation.to_bot())
         log.info("slack: installed in team %s", installation.team_id)
 
     async def async_save_bot(self, bot: Bot) -> None:
-        with self.db.atomic():
-            self._insert_bot(bot)
+        self._insert_bot(bot)
 
     def _insert_bot(self, bot: Bot) -> None:
-        self.db.table("slack_bots").insert(
+        insert(
+            self.db,
+            "slack_bots",
             {
                 "client_id": self.client_id,
                 "enterprise_id": bot.enterprise_id or "",
                 "team_id": "" if bot.is_enterprise_install else bot.team_id or "",
                 "installed_at": bot.installed_at,
                 "data": _jsonable(bot.to_dict_for_copying()),
-            }
+            },
         )
 
     def _latest(self, table: str, enterprise_id: str | None, team_id: str | None, user_id: str | None = None) -> Any:
-        where = "client_id = ? AND enterprise_id = ? AND team_id = ?"
+        where = "client_id = ? and enterprise_id = ? and team_id = ?"
         params: list[str] = [self.client_id, enterprise_id or "", team_id or ""]
         if user_id is not None:
-            where += " AND user_id = ?"
+            where += " and user_id = ?"
             params.append(user_id)
-        row = self.db.execute(
-            f"SELECT data FROM {table} WHERE {where} ORDER BY installed_at DESC, id DESC LIMIT 1", params
-        ).fetchone()
-        return json.loads(row[0]) if row else None
+        data = scalar(
+            self.db, f"select data from {table} where {where} order by installed_at desc, id desc limit 1", params
+        )
+        return json.loads(data) if data else None
 
     async def async_find_bot(
         self,
@@ -128,22 +131,20 @@ class DbInstallationStore(AsyncInstallationStore):
         return installation
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "DELETE FROM slack_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ?",
-                [self.client_id, enterprise_id or "", team_id or ""],
-            )
+        self.db.execute(
+            "delete from slack_bots where client_id = ? and enterprise_id = ? and team_id = ?",
+            [self.client_id, enterprise_id or "", team_id or ""],
+        )
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
-        where = "client_id = ? AND enterprise_id = ? AND team_id = ?"
+        where = "client_id = ? and enterprise_id = ? and team_id = ?"
         params = [self.client_id, enterprise_id or "", team_id or ""]
         if user_id is not None:
-            where += " AND user_id = ?"
+            where += " and user_id = ?"
             params.append(user_id)
-        with self.db.atomic():
-            self.db.execute(f"DELETE FROM slack_installations WHERE {where}", params)
+        self.db.execute(f"delete from slack_installations where {where}", params)
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
@@ -152,7 +153,7 @@ class DbInstallationStore(AsyncInstallationStore):
     def teams(self) -> list[str]:
         """Workspaces with a bot token, for ``agora doctor``."""
         rows = self.db.execute(
-            "SELECT DISTINCT team_id FROM slack_bots WHERE client_id = ? ORDER BY team_id", [self.client_id]
+            "select distinct team_id from slack_bots where client_id = ? order by team_id", [self.client_id]
         ).fetchall()
         return [str(r[0]) for r in rows]
 
@@ -165,10 +166,10 @@ def _restore(data: dict[str, Any]) -> dict[str, Any]:
 class DbStateStore(AsyncOAuthStateStore):
     """One-time OAuth ``state`` values, so a callback must come from an install we started."""
 
-    def __init__(self, db: sqlite_utils.Database, expiration_seconds: int = 600) -> None:
+    def __init__(self, db: Database, expiration_seconds: int = 600) -> None:
         self.db = db
         self.expiration_seconds = expiration_seconds
-        migrations.apply(db)
+        schema.apply(db)
 
     @property
     def logger(self) -> logging.Logger:
@@ -177,17 +178,13 @@ class DbStateStore(AsyncOAuthStateStore):
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         state = secrets.token_urlsafe(24)
         now = time.time()
-        with self.db.atomic():
-            self.db.execute("DELETE FROM slack_oauth_states WHERE expire_at < ?", [now])
-            self.db.execute(
-                "INSERT INTO slack_oauth_states (state, expire_at) VALUES (?, ?)",
-                [state, now + self.expiration_seconds],
-            )
+        with self.db.transaction():
+            self.db.execute("delete from slack_oauth_states where expire_at < ?", [now])
+            insert(self.db, "slack_oauth_states", {"state": state, "expire_at": now + self.expiration_seconds})
         return state
 
     async def async_consume(self, state: str) -> bool:
-        with self.db.atomic():
-            cursor = self.db.execute(
-                "DELETE FROM slack_oauth_states WHERE state = ? AND expire_at >= ?", [state, time.time()]
-            )
+        cursor = self.db.execute(
+            "delete from slack_oauth_states where state = ? and expire_at >= ?", [state, time.time()]
+        )
         return bool(cursor.rowcount)

@@ -17,41 +17,12 @@ from __future__ import annotations
 import time
 from decimal import Decimal, InvalidOperation
 
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
+from adapters.slack import schema
+from bot.store.sql import Database, scalar, upsert
 
-migrations = Migrations("agora-slack")
 THREAD_DAYS = 90
-
-
-@migrations()
-def m001_tables(db: sqlite_utils.Database) -> None:
-    db.table("slack_events").create({"key": str, "at": float}, pk="key", if_not_exists=True)
-    db.table("slack_seen").create({"team": str, "channel": str, "ts": str}, pk=("team", "channel"), if_not_exists=True)
-    db.table("slack_threads").create(
-        {"team": str, "channel": str, "thread_ts": str, "last_ts": str},
-        pk=("team", "channel", "thread_ts"),
-        if_not_exists=True,
-    )
-    db.table("slack_installations").create(
-        {
-            "id": int,
-            "client_id": str,
-            "enterprise_id": str,
-            "team_id": str,
-            "user_id": str,
-            "installed_at": float,
-            "data": str,
-        },
-        pk="id",
-        if_not_exists=True,
-    )
-    db.table("slack_bots").create(
-        {"id": int, "client_id": str, "enterprise_id": str, "team_id": str, "installed_at": float, "data": str},
-        pk="id",
-        if_not_exists=True,
-    )
-    db.table("slack_oauth_states").create({"state": str, "expire_at": float}, pk="state", if_not_exists=True)
+# Slack ts ("1700000000.000200") compared as numbers; a double keeps their microseconds.
+TS = "cast({} as double precision)"
 
 
 def ts_value(ts: str) -> Decimal:
@@ -65,19 +36,20 @@ def ts_value(ts: str) -> Decimal:
 class SlackTables:
     """Dedupe keys, last-seen positions and known threads."""
 
-    def __init__(self, db: sqlite_utils.Database, *, keep_seconds: float = 3 * 86400, prune_every: int = 500) -> None:
+    def __init__(self, db: Database, *, keep_seconds: float = 3 * 86400, prune_every: int = 500) -> None:
         self.db = db
         self.keep_seconds = keep_seconds
         self.prune_every = prune_every
         self._inserts = 0
-        migrations.apply(db)
+        schema.apply(db)
 
     # ---------------------------------------------------------------- dedupe
 
     def first_time(self, key: str) -> bool:
         """Record ``key``; True only the first time it is seen."""
-        with self.db.atomic():
-            cursor = self.db.execute("INSERT OR IGNORE INTO slack_events (key, at) VALUES (?, ?)", [key, time.time()])
+        cursor = self.db.execute(
+            "insert into slack_events (key, at) values (?, ?) on conflict (key) do nothing", [key, time.time()]
+        )
         self._inserts += 1
         if self._inserts % self.prune_every == 0:
             self.prune()
@@ -85,54 +57,48 @@ class SlackTables:
 
     def seen_key(self, key: str) -> bool:
         """Whether ``key`` was recorded, without recording it."""
-        row = self.db.execute("SELECT 1 FROM slack_events WHERE key = ?", [key]).fetchone()
-        return row is not None
+        return scalar(self.db, "select 1 from slack_events where key = ?", [key]) is not None
 
     def prune(self, now: float | None = None) -> None:
         """Forget keys older than ``keep_seconds`` (Slack stops retrying after minutes) and long-quiet threads."""
         now = now if now is not None else time.time()
-        with self.db.atomic():
-            self.db.execute("DELETE FROM slack_events WHERE at < ?", [now - self.keep_seconds])
-            self.db.execute("DELETE FROM slack_threads WHERE CAST(last_ts AS REAL) < ?", [now - THREAD_DAYS * 86400])
+        with self.db.transaction():
+            self.db.execute("delete from slack_events where at < ?", [now - self.keep_seconds])
+            self.db.execute(f"delete from slack_threads where {TS.format('last_ts')} < ?", [now - THREAD_DAYS * 86400])
 
     def count_keys(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM slack_events").fetchone()[0])
+        return int(scalar(self.db, "select count(*) from slack_events"))
 
     # ------------------------------------------------------------------ seen
 
     def last_seen(self, team: str, channel: str) -> str | None:
-        row = self.db.execute("SELECT ts FROM slack_seen WHERE team = ? AND channel = ?", [team, channel]).fetchone()
-        return str(row[0]) if row else None
+        ts = scalar(self.db, "select ts from slack_seen where team = ? and channel = ?", [team, channel])
+        return None if ts is None else str(ts)
 
     def mark_seen(self, team: str, channel: str, ts: str) -> None:
         """Move the channel's position forward (never back)."""
-        current = self.last_seen(team, channel)
-        if current is not None and ts_value(current) >= ts_value(ts):
-            return
-        with self.db.atomic():
-            self.db.execute(
-                "INSERT INTO slack_seen (team, channel, ts) VALUES (?, ?, ?) "
-                "ON CONFLICT (team, channel) DO UPDATE SET ts = excluded.ts",
-                [team, channel, ts],
-            )
+        with self.db.transaction():
+            current = self.last_seen(team, channel)
+            if current is None or ts_value(current) < ts_value(ts):
+                upsert(self.db, "slack_seen", {"team": team, "channel": channel, "ts": ts}, key=["team", "channel"])
 
     # --------------------------------------------------------------- threads
 
     def touch_thread(self, team: str, channel: str, thread_ts: str, ts: str) -> None:
         """Remember a thread and its latest known activity."""
-        with self.db.atomic():
-            self.db.execute(
-                "INSERT INTO slack_threads (team, channel, thread_ts, last_ts) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (team, channel, thread_ts) DO UPDATE SET last_ts = CASE "
-                "WHEN CAST(excluded.last_ts AS REAL) > CAST(last_ts AS REAL) THEN excluded.last_ts ELSE last_ts END",
-                [team, channel, thread_ts, ts],
-            )
+        self.db.execute(
+            "insert into slack_threads (team, channel, thread_ts, last_ts) values (?, ?, ?, ?) "
+            "on conflict (team, channel, thread_ts) do update set last_ts = excluded.last_ts "
+            f"where {TS.format('excluded.last_ts')} > {TS.format('slack_threads.last_ts')}",
+            [team, channel, thread_ts, ts],
+        )
 
     def recent_threads(self, team: str, channel: str, limit: int, since: float = 0.0) -> list[str]:
         """The ``limit`` most recently active known threads of a channel, active after ``since``."""
+        last = TS.format("last_ts")
         rows = self.db.execute(
-            "SELECT thread_ts FROM slack_threads WHERE team = ? AND channel = ? AND CAST(last_ts AS REAL) >= ? "
-            "ORDER BY CAST(last_ts AS REAL) DESC LIMIT ?",
+            f"select thread_ts from slack_threads where team = ? and channel = ? and {last} >= ? "
+            f"order by {last} desc limit ?",
             [team, channel, since, limit],
         ).fetchall()
         return [str(r[0]) for r in rows]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlite_utils
 
 from adapters.slack import SlackAdapter, create
 from bot.app import Agora
@@ -19,7 +19,7 @@ from bot.i18n import default_catalog
 from bot.model import Channel
 from bot.ports import AdapterContext
 from bot.richtext import RichText
-from bot.store.sql import SqliteDatabase
+from bot.store.sql import Database, SqliteDatabase
 from testing import configs
 from testing.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
 from testing.translator import MarkingTranslator
@@ -76,8 +76,8 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-def db() -> sqlite_utils.Database:
-    return sqlite_utils.Database(memory=True)
+def db() -> Database:
+    return SqliteDatabase(sqlite3.connect(":memory:"))
 
 
 def linked(*channels: str, team: str = TEAM) -> list[Channel]:
@@ -88,7 +88,7 @@ AdapterFactory = Callable[..., Awaitable[tuple[SlackAdapter, Sink]]]
 
 
 @pytest.fixture
-async def make_adapter(fake: FakeSlack, db: sqlite_utils.Database) -> AsyncIterator[AdapterFactory]:
+async def make_adapter(fake: FakeSlack, db: Database) -> AsyncIterator[AdapterFactory]:
     """Build and start an adapter against the fake; stopped at teardown."""
     started: list[SlackAdapter] = []
 
@@ -97,7 +97,7 @@ async def make_adapter(fake: FakeSlack, db: sqlite_utils.Database) -> AsyncItera
         start: bool = True,
         channels: list[Channel] | None = None,
         environ: dict[str, str] | None = None,
-        database: sqlite_utils.Database | None = None,
+        database: Database | None = None,
         **config: Any,
     ) -> tuple[SlackAdapter, Sink]:
         env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
@@ -106,7 +106,7 @@ async def make_adapter(fake: FakeSlack, db: sqlite_utils.Database) -> AsyncItera
         table.update(config)
         chans = channels if channels is not None else linked(BOSTON, LIMA)
         context = AdapterContext(
-            db=SqliteDatabase((database if database is not None else db).conn),  # seam-adapters converts this
+            db=database if database is not None else db,
             channels=lambda platform: list(chans) if platform == "slack" else [],
             commands=COMMANDS,
             catalog=default_catalog(),

@@ -7,17 +7,17 @@ import time
 from urllib.parse import urlencode
 
 import aiohttp
-import sqlite_utils
 
 from adapters.slack import SlackAdapter
 from bot.events import CommandInvoked, IncomingMessage, TranslateRequest
+from bot.store.sql import Database
 from testing.slack_server import TEAM, FakeSlack, message_shortcut, sign, slash_command
 from tests.slack.captured import captured
 from tests.slack.conftest import BOSTON, AdapterFactory, Sink
 
 
 async def http_adapter(
-    fake: FakeSlack, make_adapter: AdapterFactory, database: sqlite_utils.Database | None = None
+    fake: FakeSlack, make_adapter: AdapterFactory, database: Database | None = None
 ) -> tuple[SlackAdapter, Sink]:
     adapter, sink = await make_adapter(mode="http", http_port=0, environ={"SLACK_APP_TOKEN": ""}, database=database)
     fake.events_url = f"http://127.0.0.1:{adapter.http_port}/slack/events"
@@ -40,7 +40,7 @@ async def test_signed_ask_sent_three_times_relays_once_over_http(fake: FakeSlack
 
 
 async def test_replay_refused_in_socket_mode_and_after_a_restart(
-    fake: FakeSlack, make_adapter: AdapterFactory, db: sqlite_utils.Database
+    fake: FakeSlack, make_adapter: AdapterFactory, db: Database
 ) -> None:
     first, sink = await make_adapter()
     _, url = fake.response_url()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 
-import sqlite_utils
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from adapters.slack.installations import DbInstallationStore, DbStateStore
 from adapters.slack.tables import SlackTables
+from bot.store.sql import Database
 
 
-def test_dedupe_is_bounded(db: sqlite_utils.Database) -> None:
+def test_dedupe_is_bounded(db: Database) -> None:
     tables = SlackTables(db, keep_seconds=60, prune_every=1000)
     assert tables.first_time("ev:1") and not tables.first_time("ev:1")
     db.execute("UPDATE slack_events SET at = ?", [time.time() - 3600])
@@ -20,14 +20,15 @@ def test_dedupe_is_bounded(db: sqlite_utils.Database) -> None:
     assert tables.count_keys() == 1 and not tables.seen_key("ev:1") and tables.seen_key("ev:2")
 
 
-def test_only_own_tables_and_idempotent_migrations(db: sqlite_utils.Database) -> None:
+def test_only_own_tables_and_idempotent_migrations(db: Database) -> None:
     SlackTables(db)
     SlackTables(db)
-    names = [n for n in db.table_names() if not n.startswith("_")]
+    names = [r["name"] for r in db.query("select name from sqlite_master where type = 'table' order by name")]
+    names = [n for n in names if not n.startswith("_")]
     assert names and all(n.startswith("slack_") for n in names)
 
 
-def test_seen_only_moves_forward(db: sqlite_utils.Database) -> None:
+def test_seen_only_moves_forward(db: Database) -> None:
     tables = SlackTables(db)
     tables.mark_seen("T1", "C1", "1700000000.000200")
     tables.mark_seen("T1", "C1", "1700000000.000100")
@@ -37,7 +38,7 @@ def test_seen_only_moves_forward(db: sqlite_utils.Database) -> None:
     assert tables.last_seen("T1", "C2") is None
 
 
-def test_recent_threads(db: sqlite_utils.Database) -> None:
+def test_recent_threads(db: Database) -> None:
     tables = SlackTables(db)
     now = time.time()
     for i in range(5):
@@ -47,7 +48,16 @@ def test_recent_threads(db: sqlite_utils.Database) -> None:
     assert recent == [f"{now - 1000 + i:.6f}" for i in (4, 3, 2)]
 
 
-async def test_installation_store_round_trip(db: sqlite_utils.Database) -> None:
+def test_a_thread_activity_only_moves_forward(db: Database) -> None:
+    tables = SlackTables(db)
+    now = time.time()
+    tables.touch_thread("T1", "C1", "1.000000", f"{now - 10 * 86400:.6f}")
+    tables.touch_thread("T1", "C1", "1.000000", f"{now - 60:.6f}")  # a new reply wakes the thread …
+    tables.touch_thread("T1", "C1", "1.000000", f"{now - 20 * 86400:.6f}")  # … an older one found late does not
+    assert tables.recent_threads("T1", "C1", 5, since=now - 86400) == ["1.000000"]
+
+
+async def test_installation_store_round_trip(db: Database) -> None:
     store = DbInstallationStore(db, client_id="111.222")
     installation = Installation(
         app_id="A1",
@@ -74,7 +84,7 @@ async def test_installation_store_round_trip(db: sqlite_utils.Database) -> None:
     assert await store.async_find_bot(enterprise_id=None, team_id="T2") is None
 
 
-async def test_state_store_is_one_time(db: sqlite_utils.Database) -> None:
+async def test_state_store_is_one_time(db: Database) -> None:
     store = DbStateStore(db, expiration_seconds=600)
     state = await store.async_issue()
     assert await store.async_consume(state)
