@@ -27,7 +27,6 @@ from typing import Any, cast
 
 import aiohttp
 import discord
-import sqlite_utils
 
 from adapters.discord import endpoints
 from adapters.discord.catchup import CatchUp
@@ -66,7 +65,6 @@ from bot.events import (
 )
 from bot.ports import AdapterContext, Check, EventSink
 from bot.richtext import RichText, plain, to_plain
-from bot.store.sql import SqliteDatabase
 
 log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
@@ -123,9 +121,7 @@ class DiscordAdapter:
         self.settings = settings
         self.pace = settings.pace
         self.context = context
-        self.tables = Tables(
-            sqlite_utils.Database(cast(SqliteDatabase, context.db).conn)
-        )  # seam-adapters converts this
+        self.tables = Tables(context.db)
         self.client: _Client | None = None
         self.webhooks: Webhooks | None = None
         self._session: aiohttp.ClientSession | None = None

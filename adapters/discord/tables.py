@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
-import sqlite_utils
+from adapters.discord import schema
+from bot.store.sql import Database, one, update, upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,49 +33,27 @@ class SentPost:
 
 
 class Tables:
-    """Typed access to the adapter's tables, created on first use."""
+    """Typed access to the adapter's tables (brought up to date on construction)."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        names = set(db.table_names())
-        if "discord_webhooks" not in names:
-            db.table("discord_webhooks").create(
-                {"channel_id": str, "guild_id": str, "webhook_id": str, "token": str, "created_at": float},
-                pk="channel_id",
-            )
-        if "discord_seen" not in names:
-            db.table("discord_seen").create({"channel_id": str, "guild_id": str, "last_id": int}, pk="channel_id")
-        if "discord_sent" not in names:
-            db.table("discord_sent").create(
-                {
-                    "nonce": str,
-                    "channel_id": str,
-                    "message_id": str,
-                    "thread_id": str,
-                    "thread_started": int,
-                    "created_at": float,
-                },
-                pk="nonce",
-            )
-        if "discord_sync" not in names:
-            db.table("discord_sync").create({"scope": str, "fingerprint": str, "synced_at": float}, pk="scope")
-
-    def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
-        rows = list(self.db.query(sql, params))
-        return rows[0] if rows else None
+        schema.apply(db)
 
     # ------------------------------------------------------------ webhooks
 
     def webhook(self, channel_id: str) -> tuple[int, str] | None:
-        row = self._one("select webhook_id, token from discord_webhooks where channel_id = ?", [channel_id])
+        row = one(self.db, "select webhook_id, token from discord_webhooks where channel_id = ?", [channel_id])
         return (int(row["webhook_id"]), str(row["token"])) if row else None
 
     def save_webhook(self, channel_id: str, guild_id: str, webhook_id: int, token: str) -> None:
-        self.db.execute(
-            "insert or replace into discord_webhooks (channel_id, guild_id, webhook_id, token, created_at)"
-            " values (?, ?, ?, ?, ?)",
-            [channel_id, guild_id, str(webhook_id), token, time.time()],
-        )
+        row = {
+            "channel_id": channel_id,
+            "guild_id": guild_id,
+            "webhook_id": str(webhook_id),
+            "token": token,
+            "created_at": time.time(),
+        }
+        upsert(self.db, "discord_webhooks", row, key=["channel_id"])
 
     def forget_webhook(self, channel_id: str) -> None:
         self.db.execute("delete from discord_webhooks where channel_id = ?", [channel_id])
@@ -86,21 +64,22 @@ class Tables:
     # ------------------------------------------------------------ seen
 
     def seen(self, channel_id: str) -> int | None:
-        row = self._one("select last_id from discord_seen where channel_id = ?", [channel_id])
+        row = one(self.db, "select last_id from discord_seen where channel_id = ?", [channel_id])
         return int(row["last_id"]) if row else None
 
     def advance(self, channel_id: str, guild_id: str, message_id: int) -> None:
         """Move a channel's mark forward (never back)."""
         self.db.execute(
             "insert into discord_seen (channel_id, guild_id, last_id) values (?, ?, ?)"
-            " on conflict(channel_id) do update set last_id = max(last_id, excluded.last_id)",
+            " on conflict (channel_id) do update set last_id = excluded.last_id"
+            " where excluded.last_id > discord_seen.last_id",
             [channel_id, guild_id, message_id],
         )
 
     # ------------------------------------------------------------ sent
 
     def sent(self, nonce: str) -> SentPost | None:
-        row = self._one("select * from discord_sent where nonce = ?", [nonce])
+        row = one(self.db, "select * from discord_sent where nonce = ?", [nonce])
         if row is None:
             return None
         return SentPost(
@@ -108,15 +87,19 @@ class Tables:
         )
 
     def record_sent(self, nonce: str, channel_id: str, message_id: str, thread_id: str | None) -> SentPost:
-        self.db.execute(
-            "insert or replace into discord_sent (nonce, channel_id, message_id, thread_id, thread_started, created_at)"
-            " values (?, ?, ?, ?, 0, ?)",
-            [nonce, channel_id, message_id, thread_id or "", time.time()],
-        )
+        row = {
+            "nonce": nonce,
+            "channel_id": channel_id,
+            "message_id": message_id,
+            "thread_id": thread_id or "",
+            "thread_started": 0,
+            "created_at": time.time(),
+        }
+        upsert(self.db, "discord_sent", row, key=["nonce"])
         return SentPost(nonce, channel_id, message_id, thread_id, False)
 
     def thread_started(self, nonce: str) -> None:
-        self.db.execute("update discord_sent set thread_started = 1 where nonce = ?", [nonce])
+        update(self.db, "discord_sent", {"nonce": nonce}, {"thread_started": 1})
 
     def prune_sent(self, older_than: float) -> None:
         self.db.execute("delete from discord_sent where created_at < ?", [older_than])
@@ -124,11 +107,13 @@ class Tables:
     # ------------------------------------------------------------ command syncs
 
     def synced(self, scope: str) -> str | None:
-        row = self._one("select fingerprint from discord_sync where scope = ?", [scope])
+        row = one(self.db, "select fingerprint from discord_sync where scope = ?", [scope])
         return str(row["fingerprint"]) if row else None
 
     def save_sync(self, scope: str, fingerprint: str) -> None:
-        self.db.execute(
-            "insert or replace into discord_sync (scope, fingerprint, synced_at) values (?, ?, ?)",
-            [scope, fingerprint, time.time()],
+        upsert(
+            self.db,
+            "discord_sync",
+            {"scope": scope, "fingerprint": fingerprint, "synced_at": time.time()},
+            key=["scope"],
         )
