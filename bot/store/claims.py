@@ -86,7 +86,7 @@ class Claims:
         rows = self.db.execute(
             "select distinct owner from channel_leases where expires_at >= ? and owner != ?", [now, self.owner]
         ).fetchall()
-        dead = [owner for (owner,) in rows if _dead_here(owner)]
+        dead = [owner for (owner,) in rows if dead_here(owner)]
         if dead:
             marks = placeholders(len(dead))
             with self.db.transaction():
@@ -106,7 +106,7 @@ class Claims:
         return cur.rowcount == 1
 
 
-def _dead_here(owner: str) -> bool:
+def dead_here(owner: str) -> bool:
     """Whether ``owner`` (see :func:`process_owner`) was a process on this host that no longer runs."""
     parts = owner.rsplit(":", 2)
     if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():

@@ -229,3 +229,19 @@ def m007_topic_day_counts(db: Database) -> None:
 def m008_drop_installs(db: Database) -> None:
     """Nothing ever read or wrote ``installs`` (Slack keeps its own ``slack_installations``)."""
     db.table("installs").drop(ignore=True)
+
+
+@migrations()
+def m009_leases(db: Database) -> None:
+    """Named leases (:mod:`bot.store.leases`): which replica holds a one-of-a-kind job, such as a Discord
+    gateway session, until when."""
+    db.table("leases").create(
+        {"name": str, "holder": str, "expires_at": float}, pk="name", not_null={"holder", "expires_at"}
+    )
+
+
+POSTGRESQL_LEASES = (
+    "m009_leases",
+    "create table leases (name text primary key, holder text not null, expires_at double precision not null)",
+)
+"""``m009_leases`` for PostgreSQL, as a (step name, DDL) pair for the PostgreSQL migrations."""
