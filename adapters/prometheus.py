@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from bot.metrics import ADAPTER_UP, COUNTER, DATABASE_UP, DELIVERIES, HISTOGRAM, SERIES, Series
+from bot.metrics import ADAPTER_STANDBY, ADAPTER_UP, COUNTER, DATABASE_UP, DELIVERIES, HISTOGRAM, SERIES, Series
 from bot.operations import Operations
 
 # Deliveries wait on platform pacing (about 1 s per Slack channel): buckets reach minutes.
@@ -76,6 +76,10 @@ class OperationsCollector(Collector):
         for name, connected in sorted(readiness.connections.items()):
             up.add_metric([name], 1.0 if connected else 0.0)
         yield up
+        standby = GaugeMetricFamily(ADAPTER_STANDBY.name, ADAPTER_STANDBY.help, labels=ADAPTER_STANDBY.labels)
+        for name in sorted(readiness.connections):
+            standby.add_metric([name], 1.0 if name in readiness.standby else 0.0)
+        yield standby
         yield GaugeMetricFamily(DATABASE_UP.name, DATABASE_UP.help, value=1.0 if readiness.database else 0.0)
 
 

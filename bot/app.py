@@ -38,7 +38,7 @@ from bot.i18n import Catalog, default_catalog
 from bot.markup import parser_for
 from bot.metrics import Metrics, NoMetrics, TimedTranslator
 from bot.model import Channel
-from bot.operations import Operations, connection_states
+from bot.operations import Operations, connection_states, standby_adapters
 from bot.outbox import Outbox
 from bot.passthrough import PassThrough
 from bot.ports import Adapter, AdapterContext, Embedder, Translator, load_plugin, plugin_names
@@ -159,7 +159,11 @@ class Agora:
         self.adapters: dict[str, Adapter] = dict(adapters) if adapters is not None else {}
         self.metrics = load_metrics()
         self.operations = Operations(
-            self.store, self.metrics, connection_states(self.connections, self.adapters, lambda: self.started), clock
+            self.store,
+            self.metrics,
+            connection_states(self.connections, self.adapters, lambda: self.started),
+            clock,
+            standby_adapters(self.connections),
         )
         self.blobs = LocalBlobStore(files_dir(config))
         self.files = Files(self.store, self.blobs, self.adapters, config.max_file_mb * MB)

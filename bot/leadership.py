@@ -73,18 +73,22 @@ class Leadership:
             self._task = asyncio.create_task(self._run(), name=f"lease {self.name}")
 
     async def stop(self) -> None:
-        """Stop renewing and release the lease if held (the caller stops the job first)."""
+        """Stop renewing (and standing by); the lease stays held until :meth:`resign` or it lapses."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self.held:
-            self.held = False
-            try:
-                self.leases.release(self.name)
-            except Exception:  # it lapses by itself
-                log.exception("lease %s: could not release it; it lapses in %.0fs", self.name, self.ttl)
+
+    def resign(self) -> None:
+        """Release the lease if held, once the job has stopped, so a standby takes over at once."""
+        if not self.held:
+            return
+        self.held = False
+        try:
+            self.leases.release(self.name)
+        except Exception:  # it lapses by itself
+            log.exception("lease %s: could not release it; it lapses in %.0fs", self.name, self.ttl)
 
     async def _run(self) -> None:
         while True:

@@ -56,7 +56,21 @@ DELIVERIES = Series(
 )
 ADAPTER_UP = Series("agora_adapter_up", GAUGE, "1 while an adapter's platform connection is up", ("adapter",))
 DATABASE_UP = Series("agora_database_up", GAUGE, "1 while the database answers")
-SERIES = (MESSAGES_RELAYED, DELIVERY_SECONDS, TRANSLATION_SECONDS, DELIVERIES, ADAPTER_UP, DATABASE_UP)
+ADAPTER_STANDBY = Series(
+    "agora_adapter_standby",
+    GAUGE,
+    "1 while another replica holds an adapter's one connection (a Discord gateway) and this one stands by",
+    ("adapter",),
+)
+SERIES = (
+    MESSAGES_RELAYED,
+    DELIVERY_SECONDS,
+    TRANSLATION_SECONDS,
+    DELIVERIES,
+    ADAPTER_UP,
+    DATABASE_UP,
+    ADAPTER_STANDBY,
+)
 
 
 class Metrics(Protocol):

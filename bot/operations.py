@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.metrics import DELIVERY_SECONDS, MESSAGES_RELAYED, Metrics
 from bot.store import DONE, OutboxRow, Store
-from bot.supervision import CONNECTED, Connections
+from bot.supervision import STANDBY, UP_STATES, Connections
 
 log = logging.getLogger(__name__)
 WAITING_STATES = ("pending", "sending", "parked")
@@ -32,14 +32,20 @@ def connection_states(
     connections: Connections, adapters: Mapping[str, Any], started: Callable[[], bool]
 ) -> ConnectionStates:
     """Each adapter up or not, as /ready and /metrics read it: an adapter that reports to supervision
-    (Slack, Discord) is up while connected; one with no platform connection (web) is up once started."""
+    (Slack, Discord) is up while connected, or on standby (another replica holds its one connection);
+    one with no platform connection (web) is up once started."""
 
     def states() -> dict[str, bool]:
         out = {name: started() for name in adapters}
-        out.update({status.adapter: status.state == CONNECTED for status in connections.snapshot()})
+        out.update({status.adapter: status.state in UP_STATES for status in connections.snapshot()})
         return out
 
     return states
+
+
+def standby_adapters(connections: Connections) -> Callable[[], tuple[str, ...]]:
+    """The adapters whose one connection another replica holds (this replica is their standby)."""
+    return lambda: tuple(s.adapter for s in connections.snapshot() if s.state == STANDBY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,7 @@ class Readiness:
 
     database: bool
     connections: Mapping[str, bool]
+    standby: tuple[str, ...] = ()
 
     @property
     def ready(self) -> bool:
@@ -62,6 +69,7 @@ class Readiness:
             "database": "up" if self.database else "down",
             "connections": {name: "up" if up else "down" for name, up in sorted(self.connections.items())},
             "down": down,
+            "standby": list(self.standby),
         }
 
 
@@ -74,11 +82,13 @@ class Operations:
         metrics: Metrics,
         connections: ConnectionStates,
         clock: Callable[[], float] = time.time,
+        standby: Callable[[], tuple[str, ...]] = tuple,
     ) -> None:
         self.store = store
         self.metrics = metrics
         self.connections = connections
         self.clock = clock
+        self.standby = standby
 
     def database_up(self) -> bool:
         try:
@@ -89,7 +99,7 @@ class Operations:
         return True
 
     def readiness(self) -> Readiness:
-        return Readiness(self.database_up(), dict(self.connections()))
+        return Readiness(self.database_up(), dict(self.connections()), self.standby())
 
     def deliveries(self) -> dict[tuple[str, str], int]:
         """Deliveries not yet done, by destination platform and state (the ``state`` index bounds the read)."""

@@ -29,6 +29,10 @@ from bot.store.sql import Database, upsert
 log = logging.getLogger(__name__)
 
 CONNECTING, CONNECTED, DISCONNECTED, STOPPED = "connecting", "connected", "disconnected", "stopped"
+STANDBY = "standby"
+"""A replica that leaves a one-of-a-kind connection (a Discord gateway) to the elected holder and
+takes it over if the holder dies (:mod:`bot.leadership`): not an outage, and it still delivers."""
+UP_STATES = (CONNECTED, STANDBY)
 TABLE = "connection_state"
 PREFIX = "supervision"
 
@@ -71,7 +75,7 @@ class ConnectionStatus:
 
     def down_for(self, now: float) -> float:
         """Seconds this connection has been down (0 while connected)."""
-        return 0.0 if self.state in (CONNECTED, STOPPED) else max(0.0, now - self.since)
+        return 0.0 if self.state in (CONNECTED, STOPPED, STANDBY) else max(0.0, now - self.since)
 
     def as_json(self, now: float, grace: float) -> dict[str, Any]:
         return {
@@ -238,6 +242,10 @@ class Supervisor:
 
     def connected(self) -> None:
         self.connections.report(self.adapter, CONNECTED)
+
+    def standby(self) -> None:
+        """Another replica holds this connection; this one delivers and waits to take it over."""
+        self.connections.report(self.adapter, STANDBY)
 
     def disconnected(self, error: BaseException | str) -> None:
         """The connection is down; ``error`` says why (kept as the last error)."""

@@ -63,8 +63,11 @@ from bot.events import (
     MessageRef,
     OutgoingMessage,
 )
+from bot.leadership import Leadership
 from bot.ports import AdapterContext, Check, EventSink
 from bot.richtext import RichText, plain, to_plain
+from bot.store.claims import process_owner
+from bot.store.leases import Leases, as_database
 
 log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
@@ -72,6 +75,7 @@ FIND_SENT_LOOKBACK = 25
 CATCH_UP_CHANNELS_AT_ONCE = 4
 SENT_KEPT_SECONDS = 14 * 24 * 3600
 SEEN_NAMES = 5000
+SHARD = 0  # Agora runs one gateway session per bot token (shard 0 of 1)
 
 
 class _Client(discord.Client):
@@ -146,11 +150,14 @@ class DiscordAdapter:
         self._gap = False  # the connection crashed: catch up even if the session resumes
         self._seen_names: dict[int, str] = {}
         self._mentioned_channels: dict[int, str] = {}  # names crossposts give for other servers' channels
+        self._leadership: Leadership | None = None  # the gateway lease among replicas
+        self._gateway_wanted = False  # this replica holds the gateway lease: keep the session open
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self, sink: EventSink) -> None:
-        """Log in, connect, register commands and catch up; returns once events flow."""
+        """Log in (REST, enough to deliver); then, if elected, connect the gateway, register commands and
+        catch up, returning once events flow; else stand by for the replica that holds the gateway."""
         token = self.context.environ.get(TOKEN_ENV, "").strip()
         if not token:
             raise ConfigError(f"{TOKEN_ENV}: not set; the Discord adapter needs the bot token (developer portal)")
@@ -160,19 +167,48 @@ class DiscordAdapter:
         self._supervisor.connecting()
         endpoints.install(self.settings.api_base, self.settings.gateway_url or DISCORD_GATEWAY, self.settings.cdn_url)
         self._endpoints_installed = True
-        held: list[asyncio.Lock] = []
         try:
             client = self._build_client()
             self._session = webhook_session(self.settings.request_timeout)
             self.webhooks = Webhooks(client, self.tables, self._session, self.settings.webhook_name)
             self._catchup = CatchUp(client, self.tables, self.settings.catchup_hours, self.settings.catchup_limit)
             self.tables.prune_sent(discord.utils.utcnow().timestamp() - SENT_KEPT_SECONDS)
-            self.refresh_linked()
-            for channel_id in self._linked:  # live messages wait until the channel has caught up
+            await self._login(client, token)
+            leadership = self._leadership = Leadership(
+                Leases(as_database(self.context.db), process_owner()),
+                self._lease_name(client),
+                self.settings.gateway_lease,
+                self._take_over,
+                self._stand_down,
+            )
+            if leadership.claim(dead_local_holders=True):
+                await self._go_live(client)
+            else:
+                log.info("discord: replica %s holds the gateway; this one delivers and stands by", leadership.holder)
+                self._supervisor.standby()
+            leadership.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _lease_name(self, client: _Client) -> str:
+        """One gateway lease per bot (and shard): replicas of different bots never contend."""
+        bot = client.user.id if client.user is not None else client.application_id
+        return f"discord-gateway:{bot}:{SHARD}"
+
+    async def _go_live(self, client: _Client) -> None:
+        """Open the gateway session, register commands, then catch up; live messages of each linked
+        channel wait until that channel has caught up."""
+        self._gateway_wanted = True
+        self._ready = asyncio.Event()
+        self.refresh_linked()
+        held: list[asyncio.Lock] = []
+        try:
+            for channel_id in self._linked:
                 lock = self._lock(channel_id)
                 await lock.acquire()
                 held.append(lock)
-            await self._connect(client, token)
+            await self._open_gateway(client)
             try:
                 await self.interactions.sync(client)
             except Exception:  # relaying does not need the commands
@@ -182,8 +218,47 @@ class DiscordAdapter:
             for lock in held:
                 if lock.locked():
                     lock.release()
-            await self.stop()
+            self._gateway_wanted = False
             raise
+
+    async def _take_over(self) -> None:
+        """Elected after the holder's lease lapsed or was released: connect and catch up on the gap."""
+        client = self.client
+        if client is None or self._stopping:
+            raise AgoraError("the Discord adapter is stopping")
+        log.info("discord: took over the gateway")
+        self._supervisor.connecting()
+        try:
+            await self._go_live(client)
+        except BaseException:
+            await self._close_gateway()
+            self._supervisor.standby()
+            raise
+
+    async def _stand_down(self) -> None:
+        """The lease went to another replica (this one could not renew it in time): close the gateway
+        now, so two sessions never relay at once; delivery goes on over REST."""
+        await self._close_gateway()
+        self._supervisor.standby()
+
+    async def _close_gateway(self) -> None:
+        """End this replica's gateway session (its client stays logged in for REST and webhooks)."""
+        self._gateway_wanted = False
+        self._up.clear()
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._reconnecting
+            self._reconnecting = None
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await connection
+        client = self.client
+        if client is not None and client.ws is not None:
+            with contextlib.suppress(Exception):
+                await client.ws.close(code=1000)  # 1000 ends the session: the next holder identifies afresh
 
     def _build_client(self) -> _Client:
         intents = discord.Intents.none()
@@ -207,7 +282,8 @@ class DiscordAdapter:
         self.client = client
         return client
 
-    async def _connect(self, client: _Client, token: str) -> None:
+    async def _login(self, client: _Client, token: str) -> None:
+        """REST only: enough to post through webhooks, open threads and read history, without a gateway."""
         await self.interactions.set_translator()
         try:
             await client.login(token)
@@ -216,7 +292,6 @@ class DiscordAdapter:
         if self.settings.custom_endpoints and self.settings.gateway_url is None:
             _, url, _ = await client.http.get_bot_gateway()
             endpoints.set_gateway(url)
-        await self._open_gateway(client)
 
     async def _open_gateway(self, client: _Client) -> None:
         """Start the gateway connection and wait until its session is live (or say why not)."""
@@ -245,6 +320,8 @@ class DiscordAdapter:
         """The gateway task ended although nobody asked: never run deaf, reconnect and catch up."""
         if task.cancelled() or self._stopping or self._reopening or not self._ready.is_set():
             return
+        if not self._gateway_wanted:
+            return  # closed on purpose: another replica holds the gateway
         ended = task.exception()
         log.error("Discord gateway connection ended; reconnecting", exc_info=ended)
         self._up.clear()
@@ -258,6 +335,8 @@ class DiscordAdapter:
         client = self.client
         if client is None:
             raise AgoraError("the Discord adapter was stopped")
+        if not self._gateway_wanted:
+            return  # another replica holds the gateway now
         self._reopening = True
         try:
             if client.ws is not None:  # the loop that raised left its websocket open
@@ -269,15 +348,18 @@ class DiscordAdapter:
                 assert self._session is not None
                 self.webhooks = Webhooks(client, self.tables, self._session, self.settings.webhook_name)
                 self._catchup = CatchUp(client, self.tables, self.settings.catchup_hours, self.settings.catchup_limit)
-                await self._connect(client, self._token)
+                await self._login(client, self._token)
+                await self._open_gateway(client)
                 return
             await self._open_gateway(client)
         finally:
             self._reopening = False
 
     async def stop(self) -> None:
-        """Disconnect; pending posts stay in the outbox for next time."""
+        """Disconnect, then release the gateway lease; pending posts stay in the outbox for next time."""
         self._stopping = True
+        if self._leadership is not None:
+            await self._leadership.stop()
         if self._reconnecting is not None:
             self._reconnecting.cancel()
             with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -298,6 +380,10 @@ class DiscordAdapter:
             endpoints.release()
             self._endpoints_installed = False
         self._ready = asyncio.Event()
+        self._gateway_wanted = False
+        if self._leadership is not None:  # the gateway is closed: let a standby take it over now
+            self._leadership.resign()
+            self._leadership = None
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -336,7 +422,7 @@ class DiscordAdapter:
             self._spawn(self._catch_up([]), "discord catch-up")
 
     def on_disconnect(self) -> None:
-        if self._stopping:
+        if self._stopping or not self._gateway_wanted:
             return
         self._up.clear()
         status = self._supervisor.status

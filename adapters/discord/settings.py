@@ -44,6 +44,7 @@ class Settings:
     reidentify_delay: float = 5.0  # seconds before a new gateway session (Discord allows one per 5 s)
     pace: float = 0.25  # seconds between posts in one channel (Discord's buckets do the rest)
     max_file_mb: int = 100  # largest file uploaded with a copy (the guild's own limit applies too)
+    gateway_lease: float = 30.0  # with replicas: seconds before a standby takes over a dead holder's gateway
 
     @property
     def custom_endpoints(self) -> bool:
@@ -91,6 +92,7 @@ LOWEST: dict[str, float] = {
     "reidentify_delay": 0.0,
     "pace": 0.0,
     "max_file_mb": 1,
+    "gateway_lease": 1.0,
 }
 
 

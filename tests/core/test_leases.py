@@ -130,7 +130,9 @@ async def test_a_standby_takes_the_job_over_when_the_holder_stops_renewing(
     a._task.cancel()
     await eventually(lambda: running == ["a", "b"] and b.held, "b to take over")
     await b.stop()
-    assert not b.held
+    b.resign()
+    assert not b.held and b.leases.current("gateway") is not None
+    assert Leases(replica_databases[0], "c").acquire("gateway", 0.3).held  # released: free at once
 
 
 async def test_a_holder_that_was_taken_over_stops_its_job(replica_databases: tuple[Database, Database]) -> None:

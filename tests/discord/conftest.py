@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,8 @@ from bot.i18n import default_catalog
 from bot.model import Channel
 from bot.ports import AdapterContext
 from bot.richtext import plain
-from bot.store.sql import Database, SqliteDatabase
+from bot.store import open_database
+from bot.store.sql import Database
 from testing.discord_server import FakeDiscord
 from testing.polling import BUDGET, eventually
 
@@ -87,7 +87,8 @@ def world(fake: FakeDiscord) -> World:
 
 @pytest.fixture
 def db() -> Database:
-    return SqliteDatabase(sqlite3.connect(":memory:"))
+    """The core's schema (the gateway lease lives there), in memory."""
+    return open_database(":memory:")
 
 
 def context(world: World, db: Database, token: str | None = None) -> AdapterContext:

@@ -76,8 +76,9 @@ async def test_a_restart_with_the_same_commands_does_not_sync_again(world: World
 
 
 async def test_global_sync_and_no_sync(world: World, connect: Connect) -> None:
-    await connect(sync="off")
+    first, _ = await connect(sync="off")
     assert world.fake.commands == {}
+    await first.stop()  # a second adapter on the same database while the first runs would be its standby
     await connect(sync="global")
     assert {c["name"] for c in world.fake.commands["global"]} == {"ask", "agora", "Translate for me"}
 

@@ -120,9 +120,10 @@ async def test_catch_up_keeps_the_other_channels_when_one_fails(
 ) -> None:
     await missed_while_down(world, connect, rf"GET /channels/{world.lima}/messages", 403, 50001, 1)
     with caplog.at_level(logging.WARNING, logger="adapters.discord.catchup"):
-        _, sink = await connect()
+        second, sink = await connect()
     assert texts(sink) == ["missed in boston"]
     failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
     assert failures == [f"catch-up: history of discord channel {world.lima} failed: HTTP 403 (code 50001) fake fault"]
+    await second.stop()
     _, again = await connect()  # lima's mark did not move: its message comes on the next catch-up
     assert texts(again) == ["missed in lima"]

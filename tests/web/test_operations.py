@@ -19,7 +19,7 @@ from bot.events import ChannelRef
 from bot.metrics import NoMetrics
 from bot.operations import Operations
 from bot.store import PARKED, Store, open_database
-from bot.supervision import CONNECTED, DISCONNECTED, Connections
+from bot.supervision import CONNECTED, DISCONNECTED, STANDBY, Connections
 from bot.testing import CollectingAdapter
 from testing.polling import drain, eventually
 from testing.translator import MarkingTranslator
@@ -103,13 +103,23 @@ async def test_ready_is_503_naming_what_is_down_and_200_when_everything_is_up(
     _, session, other = running
     status, body = await get_json(session, "/ready")
     assert status == 200
-    assert body == {"ready": True, "database": "up", "connections": {"fake": "up", "web": "up"}, "down": []}
+    assert body == {
+        "ready": True,
+        "database": "up",
+        "connections": {"fake": "up", "web": "up"},
+        "down": [],
+        "standby": [],
+    }
     other.set_up(False)
     status, body = await get_json(session, "/ready")
     assert status == 503
     assert body["ready"] is False and body["down"] == ["fake"] and body["connections"]["fake"] == "down"
     other.set_up(True)
     assert (await get_json(session, "/ready"))[0] == 200
+    assert other.connections is not None
+    other.connections.report("fake", STANDBY)  # another replica holds its connection: ready, and says so
+    status, body = await get_json(session, "/ready")
+    assert status == 200 and body["standby"] == ["fake"] and body["connections"]["fake"] == "up"
     status, body = await get_json(session, "/health")  # supervision's liveness, next to /ready
     assert status == 200 and body["ok"] is True
 
@@ -152,6 +162,13 @@ async def test_metrics_expose_the_named_series_after_a_relay(
     assert found[("agora_adapter_up", (("adapter", "web"),))] == 1.0
     assert found[("agora_adapter_up", (("adapter", "fake"),))] == 0.0
     assert found[("agora_database_up", ())] == 1.0
+    assert found[("agora_adapter_standby", (("adapter", "fake"),))] == 0.0
+    assert other.connections is not None
+    other.connections.report("fake", STANDBY)
+    async with session.get("/metrics") as resp:
+        found = samples(await resp.text())
+    assert found[("agora_adapter_standby", (("adapter", "fake"),))] == 1.0
+    assert found[("agora_adapter_up", (("adapter", "fake"),))] == 1.0
 
 
 async def test_probes_answer_any_host_and_metrics_only_this_server(

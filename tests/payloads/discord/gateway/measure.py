@@ -19,12 +19,11 @@ from typing import Any
 
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else ".")
 
-import sqlite3
 
 from adapters.discord import create
 from bot.events import IncomingMessage
 from bot.richtext import to_plain
-from bot.store.sql import SqliteDatabase
+from bot.store import open_database
 from testing.discord_server import FakeDiscord
 from tests.discord.conftest import Sink, World, context, table
 from tests.discord.test_payloads import corpus, fill, placeholders, problems
@@ -55,7 +54,7 @@ async def one(entry: dict[str, Any]) -> tuple[str, list[str]]:
         )
         role = fake.add_role(guild, "staff")
         robot = fake.add_user("Robot", bot=True)
-        adapter = create(table(world), context(world, SqliteDatabase(sqlite3.connect(":memory:"))))
+        adapter = create(table(world), context(world, open_database(":memory:")))
         sink = Sink()
         await adapter.start(sink)
         try:
