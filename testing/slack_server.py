@@ -22,6 +22,12 @@ printing ``{"url": ...}`` on its first line and rewriting the state file on
 every record, so a test can SIGKILL the bot and still read what Slack got.
 Other processes drive it through ``/_control/*`` (see :meth:`FakeSlack._control`).
 
+Several Socket Mode connections may be open at once (one per replica of the
+app), as Slack allows: each envelope goes to one of them in turn, and an envelope
+nobody acknowledged is sent again to the next one, so a replica that dies
+costs a retry, not an event. ``acks_by_connection`` says which connection
+acknowledged how many; ``drop_socket(n)`` cuts connection ``n``.
+
 Payload builders (event callbacks, slash commands, shortcuts) live here too,
 filled from the recorded shapes in ``testing/payloads/slack/``.
 """
@@ -267,7 +273,10 @@ class FakeSlack:
         self.socket_disconnects = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
-        self._ws: web.WebSocketResponse | None = None
+        self._sockets: list[web.WebSocketResponse] = []  # open Socket Mode connections, oldest first
+        self._socket_number: dict[int, int] = {}  # id(ws) -> its connection number (1, 2, ...)
+        self._turn = 0  # which open connection gets the next envelope
+        self.acks_by_connection: dict[int, int] = {}  # connection number -> envelopes it acknowledged
         self._ws_ready = asyncio.Event()
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._changed = asyncio.Event()
@@ -360,8 +369,8 @@ class FakeSlack:
         for task in list(self._background):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._ws is not None:
-            await self._ws.close()
+        for ws in list(self._sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -874,10 +883,12 @@ class FakeSlack:
             await ws.prepare(request)
         except ConnectionError:  # the client gave up while the fake was shutting down
             return web.Response(status=499)
-        self._ws = ws
+        self._sockets.append(ws)
         self.socket_connections += 1
+        number = self._socket_number[id(ws)] = self.socket_connections
         self._ws_ready.set()
-        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}}))
+        hello = {"type": "hello", "num_connections": len(self._sockets), "debug_info": {"host": "fake"}}
+        await ws.send_str(json.dumps(hello))
         async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
@@ -889,13 +900,34 @@ class FakeSlack:
             pushed = self._pushed_at.pop(envelope_id, None)
             if pushed is not None:
                 self.ack_latencies.append(time.monotonic() - pushed)
+                self.acks_by_connection[number] = self.acks_by_connection.get(number, 0) + 1
             future = self._acks.get(envelope_id)
             if future is not None and not future.done():
                 future.set_result(data)
-        if self._ws is ws:
-            self._ws = None
-            self._ws_ready.clear()
+        self._forget_socket(ws)
         return ws
+
+    def _forget_socket(self, ws: web.WebSocketResponse) -> None:
+        if ws in self._sockets:
+            self._sockets.remove(ws)
+        if not self._sockets:
+            self._ws_ready.clear()
+
+    @property
+    def _ws(self) -> web.WebSocketResponse | None:
+        """The newest open connection (the only one while one app process is connected)."""
+        open_ = [ws for ws in self._sockets if not ws.closed]
+        return open_[-1] if open_ else None
+
+    @property
+    def open_sockets(self) -> list[int]:
+        """The numbers of the Socket Mode connections open now, oldest first."""
+        return [self._socket_number[id(ws)] for ws in self._sockets if not ws.closed]
+
+    def _connection(self, number: int | None) -> web.WebSocketResponse | None:
+        if number is None:
+            return self._ws
+        return next((ws for ws in self._sockets if self._socket_number[id(ws)] == number), None)
 
     async def _control(self, request: web.Request) -> web.StreamResponse:
         """Drive the fake from another process: fail, throttle, events_url, post, records."""
@@ -923,7 +955,7 @@ class FakeSlack:
         elif action == "disconnect":
             await self.disconnect_socket()
         elif action == "drop_socket":
-            await self.drop_socket()
+            await self.drop_socket(body.get("number"))
         elif action == "records":
             channel = request.query.get("channel")
             return web.json_response([r for r in self.records if channel is None or r.get("channel") == channel])
@@ -1008,13 +1040,16 @@ class FakeSlack:
     # ------------------------------------------------- acting as Slack
 
     async def wait_socket(self, timeout: float = 5.0) -> web.WebSocketResponse:
-        """The app's current connection (waiting while it reconnects)."""
+        """The connection the next envelope goes to: the open ones in turn (waiting while none is open)."""
 
         async def connected() -> web.WebSocketResponse:
-            while self._ws is None or self._ws.closed:
+            while True:
+                open_ = [ws for ws in self._sockets if not ws.closed]
+                if open_:
+                    self._turn += 1
+                    return open_[self._turn % len(open_)]
                 await self._ws_ready.wait()
                 await asyncio.sleep(0)
-            return self._ws
 
         return await asyncio.wait_for(connected(), timeout)
 
@@ -1048,23 +1083,23 @@ class FakeSlack:
     async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
         return await asyncio.wait_for(asyncio.shield(self._acks[envelope_id]), timeout)
 
-    async def disconnect_socket(self, reason: str = "refresh_requested") -> None:
-        """What Slack does every few hours: ask the client to reconnect (it closes the old socket itself)."""
-        ws = self._ws
+    async def disconnect_socket(self, reason: str = "refresh_requested", number: int | None = None) -> None:
+        """What Slack does every few hours: ask a client (the newest connection, or number ``number``)
+        to reconnect (it closes the old socket itself)."""
+        ws = self._connection(number)
         if ws is None:
             return
         self.socket_disconnects += 1
         with contextlib.suppress(ConnectionError):
             await ws.send_str(json.dumps({"type": "disconnect", "reason": reason}))
 
-    async def drop_socket(self) -> None:
-        """A network failure: close the app's socket without warning."""
-        ws = self._ws
+    async def drop_socket(self, number: int | None = None) -> None:
+        """A network failure: close a socket (the newest, or connection ``number``) without warning."""
+        ws = self._connection(number)
         if ws is None:
             return
         self.socket_disconnects += 1
-        self._ws = None
-        self._ws_ready.clear()
+        self._forget_socket(ws)
         await ws.close()
 
     async def post_http(

@@ -351,7 +351,7 @@ class SlackAdapter:
         if not team or not isinstance(channel, str):
             return
         event_id = body.get("event_id")
-        if isinstance(event_id, str) and not self.tables.first_time(f"ev:{event_id}"):
+        if isinstance(event_id, str) and self.tables.seen_key(f"ev:{event_id}"):
             log.debug("slack: duplicate event %s dropped", event_id)
             return
         own = Identity(str(context.bot_id or ""), str(context.bot_user_id or ""))
@@ -379,11 +379,21 @@ class SlackAdapter:
                 log.exception("slack: could not deliver %s %s in %s", type(record).__name__, record.ts, record.channel)
 
     async def deliver(self, team: str, record: Converted, event_id: str | None) -> bool:
-        """Hand one converted message to the core; False when it was a duplicate."""
+        """Hand one converted message to the core; False when it was a duplicate.
+
+        Its dedupe keys are written only once the core has it: a replica killed in between
+        leaves no key behind, so Slack's retry (which may reach another replica) or a
+        catch-up still relays the event. The core's own dedupe, in the transaction that
+        stores the message, settles two replicas handling the same event at once.
+        """
         ref = ChannelRef(self.platform, team, record.channel)
+        keys = [f"ev:{event_id}"] if event_id else []
+        if any(self.tables.seen_key(key) for key in keys):
+            return False  # a redelivery queued behind the first copy
         event: Event
         if isinstance(record, NewMessage):
-            if not self.tables.first_time(f"msg:{team}:{record.channel}:{record.ts}"):
+            keys.append(f"msg:{team}:{record.channel}:{record.ts}")
+            if self.tables.seen_key(keys[-1]):
                 return False
             author, locale = await self._author(team, record)
             event = IncomingMessage(
@@ -401,6 +411,8 @@ class SlackAdapter:
         elif isinstance(record, Removal):
             event = MessageDeleted(ref, record.ts, event_id)
         await self.emit(event)
+        for key in keys:
+            self.tables.first_time(key)
         if isinstance(record, NewMessage):
             self.tables.mark_seen(team, record.channel, record.ts)
             # every post may become a thread root; catch-up looks for replies in the recent ones
