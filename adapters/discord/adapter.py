@@ -693,16 +693,16 @@ class DiscordAdapter:
             raise
 
     async def _open_thread(self, channel: ChannelRef, message_id: int, title: str) -> bool:
-        """Start a thread from a posted message; False when Discord forbids it (copies still go out)."""
+        """Start a thread from a posted message; False when Discord forbids it (copies still go out).
+
+        Straight through the REST route: a replica on standby has no gateway session, so no
+        guild in its cache, and discord.py's ``Message.create_thread`` refuses to run without one."""
         client, _ = self._require()
-        where = client.get_partial_messageable(
-            int(channel.channel), guild_id=int(channel.space), type=discord.ChannelType.text
-        )
         duration = cast(Any, self.settings.thread_archive_minutes)
         try:
             async with asyncio.timeout(self.settings.request_timeout):
-                await where.get_partial_message(message_id).create_thread(
-                    name=thread_name(title), auto_archive_duration=duration
+                await client.http.start_thread_with_message(
+                    int(channel.channel), message_id, name=thread_name(title), auto_archive_duration=duration
                 )
         except discord.HTTPException as exc:
             if exc.code == 160004:  # a thread already exists for this message

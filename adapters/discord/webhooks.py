@@ -33,7 +33,14 @@ class Webhooks:
         self._locks: dict[str, asyncio.Lock] = {}
 
     def is_ours(self, webhook_id: int | None) -> bool:
-        return webhook_id is not None and webhook_id in self.ids
+        """Whether a post came through Agora's webhook, this replica's or another's: a webhook
+        another replica made since this one started is only in the shared table, so an unknown id
+        is looked up there before it counts as someone else's."""
+        if webhook_id is None:
+            return False
+        if webhook_id not in self.ids:
+            self.ids |= self.tables.webhook_ids()
+        return webhook_id in self.ids
 
     def forget(self, channel_id: str) -> None:
         """Drop a webhook Discord no longer knows (someone deleted it); the next post makes a new one."""

@@ -41,10 +41,15 @@ async def test_one_replica_holds_the_gateway_and_the_standby_still_delivers(worl
     standby, standby_sink = await connect(gateway_lease=LEASE)
     assert state(holder) == CONNECTED and state(standby) == STANDBY
     assert len(world.fake.identifies) == 1 and live_sessions(world) == 1
-    # The standby posts through webhooks with no gateway session of its own.
-    ref = await standby.send(OutgoingMessage(world.ref(world.lima), plain("¿cómo contamos?"), "agora-9-0"))
+    # The standby posts through webhooks, and opens question threads, with no gateway session of its own.
+    question = OutgoingMessage(
+        world.ref(world.lima), plain("¿cómo contamos?"), "agora-9-0", starts_thread=True, thread_title="¿cómo?"
+    )
+    ref = await standby.send(question)
     posted = [r for r in world.fake.records[str(world.lima)] if r["op"] == "post"]
-    assert [r["message_id"] for r in posted] == [ref.id]
+    assert [r["message_id"] for r in posted] == [ref.id] and ref.thread_id == ref.id
+    assert [r["op"] for r in world.fake.records[str(world.lima)]] == ["post", "thread"]
+    assert await standby.find_sent(question) == ref  # reconciling by nonce needs no gateway either
     # Its election keeps it standby while the holder renews (three renewals, each a round of the standby's).
     assert holder._leadership is not None
     await eventually(lambda: holder._leadership is not None and holder._leadership.renewals >= 3, "three renewals")
@@ -76,3 +81,15 @@ async def test_a_holder_whose_lease_was_taken_closes_its_gateway(
     await holder.send(OutgoingMessage(world.ref(world.boston), plain("still posting"), "agora-7-0"))
     assert [r["content"] for r in world.fake.records[str(world.boston)] if r["op"] == "post"][-1] == "still posting"
     assert texts(sink.events) == []
+
+
+async def test_the_holder_knows_posts_through_a_webhook_the_standby_made_as_agoras_own(
+    world: World, connect: Connect
+) -> None:
+    _, sink = await connect(gateway_lease=LEASE)
+    standby, _ = await connect(gateway_lease=LEASE)
+    # The standby posts first in Lima: it makes the webhook, which the holder never saw made.
+    await standby.send(OutgoingMessage(world.ref(world.lima), plain("una copia"), "agora-5-0"))
+    await world.fake.user_message(world.lima, world.bob, "a person, after the copy")
+    await eventually(lambda: texts(sink.events), "the person's message through the holder's gateway")
+    assert texts(sink.events) == ["a person, after the copy"]  # the copy did not come back in as a message
