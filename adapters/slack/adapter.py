@@ -34,6 +34,7 @@ from adapters.slack.convert import COPY_EVENT_TYPE, Converted, Edit, Identity, N
 from adapters.slack.convert import copy_nonce as nonce_of
 from adapters.slack.delivery import call
 from adapters.slack.files import SlackFiles
+from adapters.slack.inbox import Inbox
 from adapters.slack.installations import DbInstallationStore, DbStateStore
 from adapters.slack.interactions import Interactions
 from adapters.slack.manifest import SHORTCUT_ID, required_scopes
@@ -58,6 +59,8 @@ from bot.events import (
 )
 from bot.ports import AdapterContext, Check, EventSink
 from bot.richtext import LineBreak, RichText, Styled, neutralise, split
+from bot.store.claims import process_owner
+from bot.store.leases import as_database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -108,6 +111,8 @@ class SlackAdapter:
         self._sink: EventSink | None = None
         self._single_team = ""
         self.files = SlackFiles(self)
+        self.inbox = Inbox(as_database(context.db), process_owner())
+        self._sweeper: asyncio.Task[None] | None = None
         self.watch = SocketWatch(
             context.connections.supervisor(self.platform), lambda: self._socket, self._reopen_socket, self._catch_up
         )
@@ -137,6 +142,7 @@ class SlackAdapter:
                 self._single_team = identity[0]
             self.app = self._build_app()
             if self.settings.mode == "socket":
+                self.inbox.create()
                 self.watch.supervisor.connecting()
                 await self._connect_socket()
             else:
@@ -152,6 +158,7 @@ class SlackAdapter:
         self._ready.set()
         if self.settings.mode == "socket":
             self.watch.start()
+            self._sweeper = asyncio.create_task(self._sweep_inbox(), name="slack inbox")
 
     async def _catch_up(self) -> int:
         return await CatchUp(self).run()
@@ -170,6 +177,11 @@ class SlackAdapter:
         """Disconnect and drop queued work; the core's outbox keeps what was not delivered."""
         self._ready.clear()
         await self.watch.stop()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         for task in self._workers.values():
             task.cancel()
         for task in self._workers.values():
@@ -244,7 +256,9 @@ class SlackAdapter:
             if exc.retriable:
                 raise
             raise ConfigError(f"{PREFIX}: Slack refused {self.settings.app_token_env}: {exc.reason}") from exc
-        handler: _SocketHandler = AckFirstSocketModeHandler(self.app, self._secrets.app_token, web_client=self.client)
+        keeping = AckFirstSocketModeHandler(self.app, self._secrets.app_token, web_client=self.client)
+        keeping.keep = self._keep
+        handler: _SocketHandler = keeping
         self._socket = handler
         await handler.connect_async()
 
@@ -347,19 +361,62 @@ class SlackAdapter:
     async def _on_message_event(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         """Bolt listener for every ``message`` event (already acknowledged)."""
         team = str(context.team_id or body.get("team_id") or "")
-        channel = event.get("channel")
-        if not team or not isinstance(channel, str):
-            return
-        event_id = body.get("event_id")
-        if isinstance(event_id, str) and self.tables.seen_key(f"ev:{event_id}"):
-            log.debug("slack: duplicate event %s dropped", event_id)
-            return
         own = Identity(str(context.bot_id or ""), str(context.bot_user_id or ""))
-        if team not in self._identities and (own.bot_id or own.bot_user_id):
+        if team and team not in self._identities and (own.bot_id or own.bot_user_id):
             self._identities[team] = own
-        record = convert_message(event, channel, own=own, relay_bots=self.settings.relay_bots)
-        if record is not None:
-            self._enqueue(team, record, event_id if isinstance(event_id, str) else None)
+        self._take(team, body, event, own)
+
+    def _take(self, team: str, body: Mapping[str, Any], event: Mapping[str, Any], own: Identity) -> None:
+        """Queue one message event for its channel's worker, unless it is a duplicate or not relayed."""
+        channel = event.get("channel")
+        event_id = body.get("event_id") if isinstance(body.get("event_id"), str) else None
+        if not team or not isinstance(channel, str):
+            self._finished(event_id)
+            return
+        if event_id is not None and self.tables.seen_key(f"ev:{event_id}"):
+            log.debug("slack: duplicate event %s dropped", event_id)
+            self._finished(event_id)
+            return
+        record = convert_message(dict(event), channel, own=own, relay_bots=self.settings.relay_bots)
+        if record is None:
+            self._finished(event_id)
+            return
+        self._enqueue(team, record, event_id)
+
+    def _keep(self, payload: dict[str, Any]) -> None:
+        """Before an envelope is acknowledged: hold its message event in the inbox (inbox.py)."""
+        event = payload.get("event")
+        event_id = payload.get("event_id")
+        if payload.get("type") != "event_callback" or not isinstance(event, Mapping) or not isinstance(event_id, str):
+            return
+        if event.get("type") == "message":
+            self.inbox.keep(event_id, str(payload.get("team_id") or ""), payload)
+
+    def _finished(self, event_id: str | None) -> None:
+        """The core has the event, or never needed it: it leaves the inbox."""
+        if event_id is None or self.settings.mode != "socket":
+            return
+        try:
+            self.inbox.done(event_id)
+        except Exception:  # a leftover row is taken over later and dropped as a duplicate
+            log.exception("slack: could not clear event %s from the inbox", event_id)
+
+    async def _sweep_inbox(self) -> None:
+        """Finish the events other replicas acknowledged but never handed to the core (inbox.py)."""
+        while True:
+            try:
+                kept = self.inbox.take_over(self.settings.inbox_stale_seconds)
+                if kept:
+                    log.info("slack: finishing %d events another replica acknowledged but did not relay", len(kept))
+                for item in kept:
+                    event = item.body.get("event")
+                    own = await self.identity(item.team)
+                    self._take(item.team, item.body, event if isinstance(event, Mapping) else {}, own)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("slack: could not look for events left in the inbox")
+            await asyncio.sleep(self.settings.inbox_stale_seconds / 3)
 
     def _enqueue(self, team: str, record: Converted, event_id: str | None) -> None:
         key = (team, record.channel)
@@ -377,6 +434,8 @@ class SlackAdapter:
                 await self.deliver(team, record, event_id)
             except Exception:  # a worker must outlive one bad message (a locked database, a bug)
                 log.exception("slack: could not deliver %s %s in %s", type(record).__name__, record.ts, record.channel)
+                continue  # it stays in the inbox: taken over again later, a few times at most
+            self._finished(event_id)
 
     async def deliver(self, team: str, record: Converted, event_id: str | None) -> bool:
         """Hand one converted message to the core; False when it was a duplicate.

@@ -46,6 +46,7 @@ class SlackSettings:
     client_id_env: str = "SLACK_CLIENT_ID"
     client_secret_env: str = "SLACK_CLIENT_SECRET"
     max_file_mb: int = 100  # largest file uploaded into a Slack channel (Slack's own limit is 1 GB)
+    inbox_stale_seconds: float = 30.0  # an acknowledged event not relayed after this is finished by another replica
 
     @property
     def base_url(self) -> str:
@@ -83,6 +84,8 @@ class SlackSettings:
         check(0 <= self.pace <= 60, PREFIX, "pace", "seconds between posts in a channel, 0 to 60")
         ok = 1 <= self.max_file_mb <= 1024
         check(ok, PREFIX, "max_file_mb", "megabytes from 1 to 1024 (Slack's own limit is 1 GB)")
+        ok = 1 <= self.inbox_stale_seconds <= 3600
+        check(ok, PREFIX, "inbox_stale_seconds", "seconds from 1 to 3600")
 
 
 @dataclass(frozen=True, slots=True)

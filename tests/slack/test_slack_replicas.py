@@ -8,10 +8,12 @@ them as separate ``agora run`` processes and SIGKILLs one.
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import sqlite_utils
 
-from bot.events import IncomingMessage
+from bot.events import Event, IncomingMessage
 from bot.richtext import to_plain
 from testing.polling import eventually
 from testing.slack_server import FakeSlack
@@ -59,3 +61,24 @@ async def test_a_connection_that_dies_silently_costs_a_retry_not_an_event(
     await fake.user_posts(BOSTON, "U0ANA", "after the loss")
     await eventually(lambda: "after the loss" in relayed(alive), "events to keep flowing")
     assert fake.events_unacknowledged == 0
+
+
+async def test_events_a_replica_acknowledged_but_never_relayed_are_finished_by_another(
+    fake: FakeSlack, make_adapter: AdapterFactory
+) -> None:
+    stuck, a = await make_adapter(inbox_stale_seconds=1)
+    never = asyncio.Event()
+
+    async def frozen(_event: Event) -> None:
+        await never.wait()  # a's core never returns: a replica frozen, then gone, after acknowledging
+
+    a.hook = frozen
+    _, b = await make_adapter(inbox_stale_seconds=1)
+    sent = [f"M{n:02d} who pays for snow removal?" for n in range(6)]
+    for text in sent:
+        await fake.user_posts(BOSTON, "U0ANA", text)
+    assert fake.event_retries == 0  # every envelope was acknowledged at once, a's too
+    await eventually(lambda: a.events, "a to take an event")
+    await stuck.stop()  # what a held is gone with it; Slack will not send it again
+    await eventually(lambda: len(relayed(b)) >= len(sent), "b to finish what a acknowledged")
+    assert relayed(b) == sorted(sent)
