@@ -132,6 +132,7 @@ api_url = "{self.slack.api_url}"
 timeout = 2
 pace = {self.slack_pace}
 catchup_hours = 0
+inbox_stale_seconds = 3
 [adapters.discord]
 api_base = "{self.discord.api_base}"
 gateway_url = "{self.discord.gateway_url}"
