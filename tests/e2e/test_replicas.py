@@ -106,7 +106,7 @@ async def test_slack_events_keep_flowing_when_one_of_two_connected_replicas_is_k
                 "posted_before_kill": at_kill,
                 "acks_by_connection_before_kill": shares,
                 "retries": cluster.slack.event_retries,
-                "finished_from_inbox": survivor.log_text().count("another replica acknowledged"),
+                "inbox_takeovers_logged": survivor.log_text().count("another replica acknowledged"),
                 "copies": sum(sum(c.values()) for c in cluster.posts().values()),
             }
         ),
