@@ -16,6 +16,9 @@ to 10,000, 100,000 and 1,000,000 messages. At each size:
   reports); ``channels_idle_*``: the same with no report running, for scale;
 - ``rss_mb``: the bot process's resident memory after those requests.
 
+Then ``replicas``: relay throughput with 1, 2 and 4 ``agora run`` processes on one database,
+as ratios to one (:mod:`benchmarks.replicas`; ``--replicas ""`` leaves it out).
+
 Needs nothing but the core; takes a few minutes at 1,000,000 messages
 (``--sizes 10000,100000`` for a quicker run). Run: ``agora bench scale --json``
 or ``python -m benchmarks.scale [--sizes ...]``.
@@ -255,7 +258,7 @@ def measure_bot(workdir: Path, path: Path) -> dict[str, Any]:
         log.close()
 
 
-def run(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> dict[str, Any]:
+def run(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), replicas: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="agora-bench-scale-"))
     path = workdir / "agora.db"
     rng = random.Random(17)
@@ -275,11 +278,17 @@ def run(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> dict[str, Any]
             print(f"scale {size}: {figures}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    if replicas:
+        from benchmarks import replicas as replica_bench
+
+        out["replicas"] = replica_bench.run(replicas)
     return out
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated message counts")
+    parser.add_argument("--replicas", default="1,2,4", help="comma-separated replica counts ('' for none)")
     args = parser.parse_args()
-    print(json.dumps(run(tuple(int(s) for s in args.sizes.split(","))), indent=2))
+    counts = tuple(int(n) for n in args.replicas.split(",") if n)
+    print(json.dumps(run(tuple(int(s) for s in args.sizes.split(",")), counts), indent=2))

@@ -419,8 +419,9 @@ def bench(as_json: bool, suites: tuple[str, ...]) -> None:
     channels: time and the bot's peak memory), similar (what suggestions add
     to /ask with 100,000 stored questions), similar_eval (suggestion precision
     and recall on the tuning and held-out sets), scale (report, search, RSS
-    and request wait behind a report at 10k, 100k and 1M stored messages;
-    minutes). Their figures are nested
+    and request wait behind a report at 10k, 100k and 1M stored messages,
+    then relay throughput with 1, 2 and 4 replicas; minutes), replicas
+    (that last part alone). Their figures are nested
     under their names.
     """
     import importlib
@@ -435,6 +436,7 @@ def bench(as_json: bool, suites: tuple[str, ...]) -> None:
         "similar",
         "similar_eval",
         "scale",
+        "replicas",
     }
     for old, new in BENCH_ALIASES.items():
         if old in suites:

@@ -33,6 +33,18 @@ from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
 TOKEN = re.compile(r"Q(\d{4,6})")
 SLACK_CHANNELS = (("C0OTTAWA", "Ottawa", "en"), ("C0CURITIBA", "Curitiba", "pt"))
 DISCORD_CHANNELS = (("boston", "Boston", "en"), ("bogota", "Bogota", "es"))
+"""The channels of each network: two on Slack, two on Discord (network ``k`` > 0 suffixes them with ``k``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """One linked city channel: ``key`` is the Slack channel id or the Discord channel's name."""
+
+    network: str
+    platform: str
+    key: str
+    city: str
+    lang: str
 
 
 def free_port() -> int:
@@ -69,6 +81,7 @@ class Cluster:
 
     workdir: Path
     database: str
+    networks: int = 1
     gateway_lease: float = 3.0
     slack_pace: float = 0.02
     discord_pace: float = 0.02
@@ -76,6 +89,7 @@ class Cluster:
     discord: FakeDiscord = field(default_factory=FakeDiscord)
     replicas: list[Replica] = field(default_factory=list)
     discord_ids: dict[str, int] = field(default_factory=dict)
+    links: list[Linked] = field(default_factory=list)
     _user: int = 0
 
     async def __aenter__(self) -> Cluster:
@@ -83,11 +97,16 @@ class Cluster:
         guild = self.discord.add_guild("Cities of the Americas")
         self._guild = guild
         self._user = self.discord.add_user("Luis")
-        for name, _, _ in DISCORD_CHANNELS:
-            self.discord_ids[name] = self.discord.add_channel(guild, name)
         self.slack.add_user("U0ANA", "Ana", locale="en-US")
-        for cid, city, _ in SLACK_CHANNELS:
-            self.slack.add_channel(cid, city.lower(), creator="U0ANA")
+        for k in range(self.networks):
+            suffix = str(k) if k else ""
+            network = f"americas{suffix}"
+            for cid, city, lang in SLACK_CHANNELS:
+                self.slack.add_channel(cid + suffix, (city + suffix).lower(), creator="U0ANA")
+                self.links.append(Linked(network, "slack", cid + suffix, city + suffix, lang))
+            for name, city, lang in DISCORD_CHANNELS:
+                self.discord_ids[name + suffix] = self.discord.add_channel(guild, name + suffix)
+                self.links.append(Linked(network, "discord", name + suffix, city + suffix, lang))
         await self.slack.start()
         return self
 
@@ -99,17 +118,25 @@ class Cluster:
 
     # ------------------------------------------------------------ replicas
 
-    def refs(self) -> list[str]:
-        out = [f"slack:{TEAM}/{cid}" for cid, _, _ in SLACK_CHANNELS]
-        out += [f"discord:{self._guild}/{self.discord_ids[name]}" for name, _, _ in DISCORD_CHANNELS]
-        return out
+    def ref(self, link: Linked) -> str:
+        if link.platform == "slack":
+            return f"slack:{TEAM}/{link.key}"
+        return f"discord:{self._guild}/{self.discord_ids[link.key]}"
+
+    def refs(self, network: str | None = None) -> list[str]:
+        """Every linked channel's reference (of one network, if given)."""
+        return [self.ref(link) for link in self.links if network is None or link.network == network]
 
     def write_config(self, replica: Replica) -> None:
-        cities = [(city, lang) for _, city, lang in SLACK_CHANNELS] + [(c, lang) for _, c, lang in DISCORD_CHANNELS]
-        channels = "".join(
-            f'[[networks.channels]]\nref = "{ref}"\ncity = "{city}"\nlang = "{lang}"\nmode = "mirror"\n'
-            for ref, (city, lang) in zip(self.refs(), cities, strict=True)
-        )
+        networks = ""
+        for network in dict.fromkeys(link.network for link in self.links):
+            networks += f'[[networks]]\nname = "{network}"\n'
+            networks += "".join(
+                f'[[networks.channels]]\nref = "{self.ref(link)}"\ncity = "{link.city}"\nlang = "{link.lang}"\n'
+                'mode = "mirror"\n'
+                for link in self.links
+                if link.network == network
+            )
         replica.config.write_text(
             f"""
 [agora]
@@ -141,9 +168,7 @@ reidentify_delay = 0.0
 request_timeout = 2.0
 pace = {self.discord_pace}
 gateway_lease = {self.gateway_lease}
-[[networks]]
-name = "americas"
-{channels}"""
+{networks}"""
         )
 
     async def launch(self) -> Replica:
@@ -236,15 +261,17 @@ name = "americas"
     def posts(self) -> dict[str, Counter[int]]:
         """Per linked channel, how many times each token was posted there by Agora."""
         out: dict[str, Counter[int]] = {ref: Counter() for ref in self.refs()}
-        slack_refs = {cid: f"slack:{TEAM}/{cid}" for cid, _, _ in SLACK_CHANNELS}
+        slack_refs = {link.key: self.ref(link) for link in self.links if link.platform == "slack"}
         for record in self.slack.records:
             if record["op"] == "post" and record.get("channel") in slack_refs:
                 m = TOKEN.search(record.get("text") or "")
                 if m:
                     out[slack_refs[record["channel"]]][int(m.group(1))] += 1
-        for cid in self.discord_ids.values():
-            ref = f"discord:{self._guild}/{cid}"
-            for record in self.discord.records.get(str(cid), []):
+        for link in self.links:
+            if link.platform != "discord":
+                continue
+            ref = self.ref(link)
+            for record in self.discord.records.get(str(self.discord_ids[link.key]), []):
                 m = TOKEN.search(record.get("content") or "") if record.get("op") == "post" else None
                 if m:
                     out[ref][int(m.group(1))] += 1
@@ -255,14 +282,20 @@ name = "americas"
         return {ref: counts[token] for ref, counts in self.posts().items() if counts[token]}
 
     def relayed_everywhere(self, token: int, source: str) -> bool:
-        """Every channel but the source has at least one copy."""
+        """Every channel of the source's network but the source has at least one copy."""
         copies = self.copies_of(token)
-        return all(copies.get(ref, 0) >= 1 for ref in self.refs() if ref != source)
+        return all(copies.get(ref, 0) >= 1 for ref in self.network_of(source) if ref != source)
+
+    def network_of(self, source: str) -> list[str]:
+        network = next(link.network for link in self.links if self.ref(link) == source)
+        return self.refs(network)
+
+    def delivered(self) -> int:
+        """Copies posted so far, over every channel."""
+        return sum(sum(c.values()) for c in self.posts().values())
 
     def source_ref(self, platform: str, channel: str) -> str:
-        if platform == "slack":
-            return f"slack:{TEAM}/{channel}"
-        return f"discord:{self._guild}/{self.discord_ids[channel]}"
+        return self.ref(next(link for link in self.links if link.platform == platform and link.key == channel))
 
     def duplicates(self) -> dict[str, list[int]]:
         return {

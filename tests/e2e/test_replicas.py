@@ -34,7 +34,7 @@ async def cluster(tmp_path: Path, database_url: str) -> AsyncIterator[Cluster]:
 
 
 def once_everywhere_but(cluster: Cluster, token: int, source: str) -> bool:
-    return cluster.copies_of(token) == {ref: 1 for ref in cluster.refs() if ref != source}
+    return cluster.copies_of(token) == {ref: 1 for ref in cluster.network_of(source) if ref != source}
 
 
 @pytest.mark.slow
