@@ -9,7 +9,8 @@ replica looks for such rows now and then and takes them over: rows older than
 ``stale_after`` seconds, or at once those of a process of this host that no
 longer runs. Two replicas relaying one event is harmless: the core drops the
 second in the transaction that would store it. The table is small (rows live
-for milliseconds) and written through the SQL seam, so it runs on any backend.
+for milliseconds), has its own migrations (``agora-slack-inbox``, with the same
+step for PostgreSQL) and is written through the SQL seam, so it runs on any backend.
 """
 
 from __future__ import annotations
@@ -21,16 +22,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
 from bot.store.claims import dead_here
+from bot.store.schema import apply_migrations
 from bot.store.sql import Database
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # an event the core failed on this often is dropped (logged), not retried forever
 SCHEMA = (
-    "create table if not exists slack_inbox (event_id text primary key, team text not null, "
+    "create table slack_inbox (event_id text primary key, team text not null, "
     "body text not null, owner text not null, received_at double precision not null, "
     "attempts integer not null default 0)"
 )
+migrations = Migrations("agora-slack-inbox")
+POSTGRES_STEPS = (("m001_inbox", SCHEMA),)
+"""The same step in PostgreSQL's SQL (the DDL is portable)."""
+
+
+@migrations()
+def m001_inbox(db: sqlite_utils.Database) -> None:
+    db.execute(SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +65,8 @@ class Inbox:
         self.now = clock
 
     def create(self) -> None:
-        self.db.execute(SCHEMA)
+        """Bring ``slack_inbox`` up to date (once per database; a second replica finds it done)."""
+        apply_migrations(self.db, migrations, POSTGRES_STEPS)
 
     def keep(self, event_id: str, team: str, body: Mapping[str, Any]) -> None:
         """Hold an event that is about to be acknowledged (a redelivery keeps the first row)."""
