@@ -214,7 +214,7 @@ def _similar_check(config: Config, db: Database) -> Check:
 
 def connection_checks(db: Any) -> list[Check]:
     """What the running (or last) ``agora run`` recorded about each platform connection."""
-    from bot.supervision import CONNECTED, STOPPED, recorded
+    from bot.supervision import STOPPED, UP_STATES, recorded
 
     out = []
     for status, pid in recorded(db):
@@ -226,7 +226,7 @@ def connection_checks(db: Any) -> list[Check]:
         if status.state == STOPPED or not _alive(pid):
             out.append(Check(name, True, f"agora run is not running (last: {detail})"))
         else:
-            ok = status.state == CONNECTED
+            ok = status.state in UP_STATES
             out.append(Check(name, ok, detail, "" if ok else "see agora run's log and GET /health; it is reconnecting"))
     return out
 

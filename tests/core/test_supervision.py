@@ -122,6 +122,11 @@ async def test_status_shows_each_connection_in_the_callers_language(harness: Har
     assert "Conexión con Slack: desconectado hace 0 min, reconectando" in status
     english = to_plain((await harness.command(GDL, "/agora status", locale="en")).text)
     assert "Connection to Discord: listening (reconnected 1 times)" in english
+    sup.standby()  # another replica holds the gateway now
+    english = to_plain((await harness.command(GDL, "/agora status", locale="en")).text)
+    assert "Connection to Discord: on standby: another replica holds this connection" in english
+    portuguese = to_plain((await harness.command(GDL, "/agora status", locale="pt-BR")).text)
+    assert "em espera: outra réplica mantém esta conexão" in portuguese
 
 
 def test_doctor_reports_what_the_running_bot_recorded(tmp_path: Path) -> None:
@@ -132,6 +137,8 @@ def test_doctor_reports_what_the_running_bot_recorded(tmp_path: Path) -> None:
     checks = {c.name: c for c in connection_checks(db)}  # this process is alive: the bot "runs"
     assert checks["discord connection"].ok and "connected since" in checks["discord connection"].detail
     assert not checks["slack connection"].ok and "last error: invalid_auth" in checks["slack connection"].detail
+    connections.supervisor("discord").standby()  # a standby replica is fine, not a fault
+    assert {c.name: c for c in connection_checks(db)}["discord connection"].ok
     db.execute("update connection_state set pid = ?", [_dead_pid()])
     checks = {c.name: c for c in connection_checks(db)}
     assert checks["slack connection"].ok and "agora run is not running" in checks["slack connection"].detail
