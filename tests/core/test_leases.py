@@ -170,3 +170,25 @@ def test_a_restarted_process_takes_over_the_lease_its_dead_self_held(
     restarted = Leadership(Leases(replica_databases[1], "me"), "gateway", 600, nothing, nothing)
     assert not restarted.claim()  # an ordinary round waits for the lease to lapse
     assert restarted.claim(dead_local_holders=True)  # at start, a dead local holder's lease is ended
+
+
+async def test_a_holder_that_cannot_reach_the_database_stops_its_job_before_its_lease_lapses(
+    replica_databases: tuple[Database, Database],
+) -> None:
+    stopped: list[float] = []
+    leases = Leases(replica_databases[0], "a")
+
+    async def nothing() -> None:
+        return None
+
+    async def deposed() -> None:
+        stopped.append(leases.now())
+
+    a = Leadership(leases, "gateway", 3.0, nothing, deposed)
+    assert a.claim()
+    lapses_at = a._expires_at
+    replica_databases[0].close()  # the database is gone for this replica: renewals fail
+    a.start()
+    await eventually(lambda: stopped, "a to stop its job")
+    assert stopped[0] < lapses_at and not a.held  # stopped before another replica could take over
+    await a.stop()
