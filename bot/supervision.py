@@ -135,8 +135,8 @@ class Connections:
         return new
 
     def _save(self, status: ConnectionStatus) -> None:
-        if self._db is None:
-            return
+        if self._db is None or status.state == STANDBY:
+            return  # a standby leaves the row to the replica holding the connection (the table has one per adapter)
         row = {
             "adapter": status.adapter,
             "state": status.state,

@@ -139,6 +139,9 @@ def test_doctor_reports_what_the_running_bot_recorded(tmp_path: Path) -> None:
     assert not checks["slack connection"].ok and "last error: invalid_auth" in checks["slack connection"].detail
     connections.supervisor("discord").standby()  # a standby replica is fine, not a fault
     assert {c.name: c for c in connection_checks(db)}["discord connection"].ok
+    standby = Connections(db=db)  # another replica on the same database, on standby: the holder's row stays
+    standby.supervisor("discord").standby()
+    assert "connected since" in {c.name: c for c in connection_checks(db)}["discord connection"].detail
     db.execute("update connection_state set pid = ?", [_dead_pid()])
     checks = {c.name: c for c in connection_checks(db)}
     assert checks["slack connection"].ok and "agora run is not running" in checks["slack connection"].detail
