@@ -5,14 +5,20 @@ Each run starts the fake Slack and Discord, ``networks`` networks of four mirror
 (``testing/replicas.py``). Then ``messages`` people's posts arrive in the Slack channels at
 once (Slack spreads them over the replicas' connections); each is relayed to the three other
 channels of its network. ``copies_per_second`` is every copy posted on the fakes divided by the
-time from the first post to the last copy; ``ratio`` compares it with one replica. The platforms'
+time from the first post to the last copy; ``ratio`` compares it with one replica;
+``cpu_ms_per_copy`` is the replicas' CPU time per copy (more with more replicas means overhead
+such as contention for the database, not only the machine's busy cores).
+
+A replica learns of rows another replica queued for a channel it holds only when its outbox polls
+(``[outbox] poll_seconds``; in-process work wakes its worker at once), so the replicas run with
+``poll_seconds`` = 0.05 here (``--poll-seconds``); at 0.2 two replicas were slower than one. The platforms'
 pace is off (0 s between posts), so what is measured is Agora's own work and the shared database;
 with a real pace (Slack about 1 s per channel) deliveries scale until the pace is the limit.
 
 The fakes run in the benchmark's own process and every process shares this machine's cores, so
 the ratios say how the work spreads here, not what separate hosts would give. Run:
 ``agora bench replicas --json`` (or within ``agora bench scale``), or
-``python -m benchmarks.replicas [--replicas 1,2,4] [--messages 300] [--networks 10]``.
+``python -m benchmarks.replicas [--replicas 1,2,4] [--messages 600] [--networks 10] [--poll-seconds 0.05]``.
 """
 
 from __future__ import annotations
@@ -30,10 +36,13 @@ from typing import Any
 from testing.replicas import Cluster
 
 
-async def _measure(replicas: int, messages: int, networks: int) -> dict[str, Any]:
+async def _measure(replicas: int, messages: int, networks: int, poll_seconds: float) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="agora-bench-replicas-"))
+    database = str(workdir / "agora.db")
     try:
-        async with Cluster(workdir, str(workdir / "agora.db"), networks=networks, slack_pace=0, discord_pace=0) as c:
+        async with Cluster(
+            workdir, database, networks=networks, slack_pace=0, discord_pace=0, poll_seconds=poll_seconds
+        ) as c:
             for _ in range(replicas):
                 await c.launch()
             await c.until(lambda: len(c.slack.open_sockets) == replicas, "every replica connected to Slack")
@@ -42,6 +51,7 @@ async def _measure(replicas: int, messages: int, networks: int) -> dict[str, Any
             for token in range(messages):
                 per_source.setdefault(sources[token % len(sources)], []).append(token)
             expected = messages * 3
+            cpu_before = sum(r.cpu_seconds() for r in c.replicas)
             began = time.monotonic()
 
             async def post(channel: str, tokens: list[int]) -> None:
@@ -51,23 +61,28 @@ async def _measure(replicas: int, messages: int, networks: int) -> dict[str, Any
             await asyncio.gather(*(post(channel, tokens) for channel, tokens in per_source.items()))
             await c.until(lambda: c.delivered() >= expected, "every copy", 1200)
             seconds = time.monotonic() - began
+            cpu = sum(r.cpu_seconds() for r in c.replicas) - cpu_before
             doubled = c.duplicates()
             return {
                 "replicas": replicas,
                 "copies": c.delivered(),
                 "seconds": round(seconds, 1),
                 "copies_per_second": round(expected / seconds, 1),
+                "replica_cpu_seconds": round(cpu, 1),  # all replicas together, over the same span
+                "cpu_ms_per_copy": round(cpu * 1000 / expected, 2),
                 "duplicates": sum(len(tokens) for tokens in doubled.values()),
             }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(counts: tuple[int, ...] = (1, 2, 4), messages: int = 300, networks: int = 10) -> dict[str, Any]:
+def run(
+    counts: tuple[int, ...] = (1, 2, 4), messages: int = 600, networks: int = 10, poll_seconds: float = 0.05
+) -> dict[str, Any]:
     """Throughput per replica count, and its ratio to one replica (the first count)."""
     results = []
     for count in counts:
-        figures = asyncio.run(_measure(count, messages, networks))
+        figures = asyncio.run(_measure(count, messages, networks, poll_seconds))
         print(f"replicas {count}: {figures}", file=sys.stderr, flush=True)
         results.append(figures)
     base = results[0]["copies_per_second"] or 1.0
@@ -75,6 +90,7 @@ def run(counts: tuple[int, ...] = (1, 2, 4), messages: int = 300, networks: int 
         "messages": messages,
         "channels": networks * 4,
         "pace_s": 0,
+        "poll_seconds": poll_seconds,
         "by_replicas": {str(r["replicas"]): {**r, "ratio": round(r["copies_per_second"] / base, 2)} for r in results},
     }
 
@@ -82,8 +98,9 @@ def run(counts: tuple[int, ...] = (1, 2, 4), messages: int = 300, networks: int 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--replicas", default="1,2,4", help="comma-separated replica counts")
-    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--networks", type=int, default=10)
+    parser.add_argument("--poll-seconds", type=float, default=0.05, help="[outbox] poll_seconds of the replicas")
     args = parser.parse_args()
     counts = tuple(int(n) for n in args.replicas.split(","))
-    print(json.dumps(run(counts, args.messages, args.networks), indent=2))
+    print(json.dumps(run(counts, args.messages, args.networks, args.poll_seconds), indent=2))

@@ -71,6 +71,12 @@ class Replica:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the process has used so far (Linux ``/proc``)."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
@@ -83,6 +89,7 @@ class Cluster:
     database: str
     networks: int = 1
     gateway_lease: float = 3.0
+    poll_seconds: float = 0.2
     slack_pace: float = 0.02
     discord_pace: float = 0.02
     slack: FakeSlack = field(default_factory=FakeSlack)
@@ -151,7 +158,7 @@ backoff_max = 1.0
 max_attempts = 50
 settle = 1.0
 lease_seconds = 4
-poll_seconds = 0.2
+poll_seconds = {self.poll_seconds}
 [adapters.web]
 port = {replica.port}
 [adapters.slack]
