@@ -257,6 +257,7 @@ class Outbox:
             log.info("outbox row %s (%s to %s) is another process's now", row.id, row.op, row.channel)
             self._held_until.pop(row.channel, None)
             return
+        keeper = asyncio.create_task(self._keep_claim(row), name=f"outbox claim {row.id}")
         try:
             if row.op == SEND:
                 state = await self._send(row, adapter)
@@ -277,6 +278,27 @@ class Outbox:
         except Exception as exc:  # a bug must not kill the channel's worker; retry then park
             log.exception("outbox row %s (%s to %s) failed unexpectedly", row.id, row.op, row.channel)
             self._failed(row, DeliveryError(f"internal error: {exc!r}", retriable=True))
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _keep_claim(self, row: OutboxRow) -> None:
+        """While a delivery is in flight, renew its channel lease and row claim every third of the lease.
+
+        A platform call (or a webhook's creation, several calls) can outlast ``lease_seconds``; without
+        this another process would take the channel over mid-call, find no post yet, and post again.
+        """
+        ttl = self.policy.lease_seconds
+        while True:
+            await asyncio.sleep(ttl / 3)
+            try:
+                self._held_until.pop(row.channel, None)  # force a renewal, not the cached hold
+                if not self._hold(row.channel) or not self.claims.claim_delivery(row.id, ttl):
+                    log.warning("outbox row %s: its claim was taken over during a slow delivery", row.id)
+                    return
+            except Exception as exc:  # the database is busy: the next round tries again
+                log.warning("outbox row %s: could not renew its claim: %r", row.id, exc)
 
     def _failed(self, row: OutboxRow, exc: DeliveryError) -> None:
         attempts = row.attempts + 1
