@@ -157,7 +157,7 @@ backoff_base = 0.1
 backoff_max = 1.0
 max_attempts = 50
 settle = 1.0
-lease_seconds = 4
+lease_seconds = 30
 poll_seconds = {self.poll_seconds}
 [adapters.web]
 port = {replica.port}
