@@ -17,6 +17,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from adapters.discord import schema as discord_schema
+from adapters.slack import inbox as slack_inbox
 from adapters.slack import schema as slack_schema
 from adapters.web import tables as web_tables
 from bot.store.schema import PostgresSteps
@@ -26,6 +27,7 @@ SCHEMAS = [
     pytest.param(slack_schema.migrations, slack_schema.POSTGRES_STEPS, id="slack"),
     pytest.param(slack_schema.files_migrations, slack_schema.FILES_POSTGRES_STEPS, id="slack-files"),
     pytest.param(discord_schema.migrations, discord_schema.POSTGRES_STEPS, id="discord"),
+    pytest.param(slack_inbox.migrations, slack_inbox.POSTGRES_STEPS, id="slack-inbox"),
 ]
 
 SQLITE_FAMILIES = {"TEXT": "text", "INTEGER": "integer", "REAL": "float", "FLOAT": "float", "BLOB": "bytes"}

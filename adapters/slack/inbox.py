@@ -38,12 +38,17 @@ SCHEMA = (
 )
 migrations = Migrations("agora-slack-inbox")
 POSTGRES_STEPS = (("m001_inbox", SCHEMA),)
-"""The same step in PostgreSQL's SQL (the DDL is portable)."""
+"""The same step in PostgreSQL's SQL."""
 
 
 @migrations()
 def m001_inbox(db: sqlite_utils.Database) -> None:
-    db.execute(SCHEMA)
+    db.table("slack_inbox").create(
+        {"event_id": str, "team": str, "body": str, "owner": str, "received_at": float, "attempts": int},
+        pk="event_id",
+        not_null={"team", "body", "owner", "received_at", "attempts"},
+        defaults={"attempts": 0},
+    )
 
 
 @dataclass(frozen=True, slots=True)
