@@ -295,6 +295,7 @@ class Agora:
         if self.similar is not None:
             await self.similar.close(grace)
         await self.translator.close()
+        await asyncio.to_thread(self.relay.close)
         await asyncio.to_thread(self.reads.close)
         self.db.close()
         self.started = False

@@ -157,7 +157,7 @@ class Commands:
     async def ask(self, call: Call) -> Reply:
         ev = call.event
         text = self.markup(ev.channel.platform, call.command.text("question"))
-        msg_id, others = self.relay.ask(call.linked, ev.author, text)
+        msg_id, others = await self.relay.ask(call.linked, ev.author, text)
         if others == 0:
             done = self.t("reply.asked_alone", call.lang, id=msg_id, network=call.linked.network)
         else:
@@ -363,7 +363,7 @@ class Commands:
         added, removed = self.parse_changes(call.command.words("changes"), call.lang)
         after = apply(msg.topics, added, removed)
         text = to_plain(msg.text)
-        vector = self.topic_tagger.embed(text)
+        vector = await asyncio.to_thread(self.topic_tagger.embed, text)  # off the loop, like the relay's tagging
         correction = TagCorrection(
             network=msg.network,
             message_id=msg.id,

@@ -5,12 +5,19 @@ every linked channel of its network that follows its topics; a reply in any
 copy's thread gets a copy in every other channel holding that question. The
 message, its copies and their outbox rows land in one transaction, and only
 then are the workers woken.
+
+Tagging runs in a worker thread (:mod:`bot.tagging_thread`) so the loop stays
+free meanwhile; messages, edits and deletes still go through one at a time, in
+the order they arrived, so a reply never overtakes its question and a delete
+never misses the message still being tagged.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from bot.config import Config
 from bot.errors import CommandError
@@ -20,6 +27,7 @@ from bot.ports import Translator
 from bot.richtext import RichText, is_blank, to_plain
 from bot.store import DELETE, EDIT, SEND, Store
 from bot.tagging import TopicTagger
+from bot.tagging_thread import TaggingThread
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +48,34 @@ class Relay:
         self.fetch_files = fetch_files
         self.translator = translator
         self.tagger = tagger
+        self.tagging = TaggingThread(tagger)
+        self._in_order = asyncio.Lock()  # FIFO: events are stored in the order they arrived
+        self.queued = 0  # events waiting for their turn or being tagged and stored
         self.wake = wake
         self.config = config
         self.on_relayed: Callable[[str], None] = lambda _platform: None  # metrics: a message stored and queued
 
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """One event at a time, first come first served, while tagging runs off the loop."""
+        self.queued += 1
+        try:
+            async with self._in_order:
+                yield
+        finally:
+            self.queued -= 1
+
     # ------------------------------------------------------------ questions
 
-    def ask(self, channel: Channel, author: Author, text: RichText) -> tuple[int, int]:
+    async def ask(self, channel: Channel, author: Author, text: RichText) -> tuple[int, int]:
         """Store an ``/ask`` question and queue its copies, the asker's channel included.
 
         Returns (message id, number of other channels it goes to). Raises
         CommandError on empty or over-long text, before anything is written.
         """
         self.check_text(text)
-        msg_id, targets = self._store_root(channel, author, text, platform_id=None, kind="question", key=None)
+        async with self._turn():
+            msg_id, targets = await self._store_root(channel, author, text, platform_id=None, kind="question", key=None)
         return msg_id, len([t for t in targets if t.ref != channel.ref])
 
     def check_text(self, text: RichText) -> None:
@@ -81,13 +103,14 @@ class Relay:
             log.info("not relaying message %s in %s: %d characters is over the limit", ev.id, ev.channel, length)
             return
         key = ev.event_id or f"msg:{ev.channel}:{ev.id}"
-        root = self.root_of(ev.channel, ev.thread_id) if ev.thread_id and ev.thread_id != ev.id else None
-        if root is not None:
-            self._store_reply(channel, ev, text, root, key)
-        elif channel.mode == "mirror":  # a top-level post, or a reply in a thread Agora does not relay
-            self._store_root(
-                channel, ev.author, text, platform_id=ev.id, kind="mirror", key=key, attachments=ev.attachments
-            )
+        async with self._turn():
+            root = self.root_of(ev.channel, ev.thread_id) if ev.thread_id and ev.thread_id != ev.id else None
+            if root is not None:
+                await self._store_reply(channel, ev, text, root, key)
+            elif channel.mode == "mirror":  # a top-level post, or a reply in a thread Agora does not relay
+                await self._store_root(
+                    channel, ev.author, text, platform_id=ev.id, kind="mirror", key=key, attachments=ev.attachments
+                )
 
     def root_of(self, channel: ChannelRef, platform_id: str) -> StoredMessage | None:
         """The question a thread in ``channel`` belongs to, through a copy or the original."""
@@ -99,7 +122,7 @@ class Relay:
             return self.store.message(msg.root_id)
         return msg
 
-    def _store_root(
+    async def _store_root(
         self,
         channel: Channel,
         author: Author,
@@ -110,14 +133,14 @@ class Relay:
         key: str | None,
         attachments: tuple[Attachment, ...] = (),
     ) -> tuple[int, list[Channel]]:
-        return self._store(
+        return await self._store(
             channel, author, text, platform_id=platform_id, root=None, kind=kind, key=key, attachments=attachments
         )
 
-    def _store_reply(
+    async def _store_reply(
         self, channel: Channel, ev: IncomingMessage, text: RichText, root: StoredMessage, key: str
     ) -> None:
-        self._store(
+        await self._store(
             channel, ev.author, text, platform_id=ev.id, root=root, kind="reply", key=key, attachments=ev.attachments
         )
 
@@ -137,7 +160,7 @@ class Relay:
             if (c.ref == channel.ref and asked) or (c.ref != channel.ref and follows(c, topics))
         ]
 
-    def _store(
+    async def _store(
         self,
         channel: Channel,
         author: Author,
@@ -153,7 +176,8 @@ class Relay:
         plain_text = to_plain(text)
         lang = self.translator.detect(plain_text, channel.lang)
         network = root.network if root else channel.network
-        topics = self.tagger.tag(plain_text, lang, network=network, thread=root.topics if root else ()).topics
+        tagged = await self.tagging.tag(plain_text, lang, network=network, thread=root.topics if root else ())
+        topics = tagged.topics
         targets = self._targets(channel, topics, root, asked=platform_id is None)
         with self.store.transaction():
             if key is not None and self.store.seen_event(key):
@@ -207,6 +231,10 @@ class Relay:
 
     async def on_edit(self, ev: MessageEdited) -> int | None:
         """Store an edit and queue it to every copy; returns the edited message's id, if any."""
+        async with self._turn():
+            return await self._edit(ev)
+
+    async def _edit(self, ev: MessageEdited) -> int | None:
         msg = self._edited_message(ev.channel, ev.id)
         if msg is None or msg.deleted or is_blank(ev.text) or ev.text == msg.text:
             return None
@@ -214,7 +242,8 @@ class Relay:
         plain_text = to_plain(ev.text)
         lang = self.translator.detect(plain_text, channel.lang if channel else msg.lang)
         root = self.store.message(msg.root_id) if msg.root_id is not None else None
-        topics = self.tagger.tag(plain_text, lang, network=msg.network, thread=root.topics if root else ()).topics
+        tagged = await self.tagging.tag(plain_text, lang, network=msg.network, thread=root.topics if root else ())
+        topics = tagged.topics
         copies = self.store.copies_of(msg.id)
         with self.store.transaction():
             if ev.event_id and self.store.seen_event(ev.event_id):
@@ -227,6 +256,10 @@ class Relay:
         return msg.id
 
     async def on_delete(self, ev: MessageDeleted) -> None:
+        async with self._turn():  # after any message still being tagged: it may be the one deleted
+            self._delete(ev)
+
+    def _delete(self, ev: MessageDeleted) -> None:
         msg = self._edited_message(ev.channel, ev.id)
         if msg is None or msg.deleted:
             return
@@ -239,6 +272,10 @@ class Relay:
                 self.store.enqueue(copy.channel, copy.id, DELETE)
         for copy in copies:
             self.wake(copy.channel)
+
+    def close(self) -> None:
+        """Stop the tagging thread (blocks until the message it is tagging is done)."""
+        self.tagging.close()
 
 
 def follows(channel: Channel, topics: tuple[str, ...]) -> bool:

@@ -85,8 +85,8 @@ class TopicTagger:
         self.model = model
         self.similar = similar
         self._load_corrections = corrections
-        self._corrections: dict[str, list[Correction]] = {}
-        self._matrices: dict[str, Matrix] = {}
+        # Per network, replaced whole (never mutated) so the tagging thread always reads a consistent snapshot.
+        self._corrections: dict[str, CorrectionIndex] = {}
 
     @property
     def learned(self) -> bool:
@@ -170,30 +170,47 @@ class TopicTagger:
 
     def nearest_correction(self, network: str, vector: Matrix) -> Correction | None:
         """The most similar corrected message of ``network``, if it is similar enough."""
-        found = self._network_corrections(network)
-        if not found:
+        index = self.prepare(network)
+        if not index.corrections:
             return None
-        matrix = self._matrices.get(network)
-        if matrix is None:
-            matrix = self._matrices[network] = np.stack([c.vector for c in found])
-        sims = matrix @ vector
+        sims = index.matrix @ vector
         best = int(np.argmax(sims))
-        return found[best] if float(sims[best]) >= self.similar else None
+        return index.corrections[best] if float(sims[best]) >= self.similar else None
 
     def remember(self, network: str, correction: Correction) -> None:
         """A correction was just stored: use it for the next message."""
-        known = self._network_corrections(network)
-        self._corrections[network] = [c for c in known if c.message_id != correction.message_id] + [correction]
-        self._matrices.pop(network, None)
+        known = self.prepare(network).corrections
+        kept = [c for c in known if c.message_id != correction.message_id]
+        self._corrections[network] = CorrectionIndex.of([*kept, correction])
 
-    def _network_corrections(self, network: str) -> list[Correction]:
+    def prepare(self, network: str | None) -> CorrectionIndex:
+        """``network``'s corrections, read from the store on first use.
+
+        The store's connection belongs to the event loop's thread: call this
+        there before tagging in a worker thread, which then only reads the cache.
+        """
+        if network is None:
+            return CorrectionIndex.of([])
         cached = self._corrections.get(network)
         if cached is None:
             loaded = self._load_corrections(network) if self._load_corrections else []
             dim = self.embedder.dim if self.embedder is not None else 0
-            cached = [c for c in loaded if c.vector.shape == (dim,)]  # from another embedder: unusable
+            cached = CorrectionIndex.of([c for c in loaded if c.vector.shape == (dim,)])  # other embedders': unusable
             self._corrections[network] = cached
         return cached
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CorrectionIndex:
+    """A network's corrections and their embeddings stacked for one matrix product."""
+
+    corrections: tuple[Correction, ...]
+    matrix: Matrix
+
+    @classmethod
+    def of(cls, corrections: Sequence[Correction]) -> CorrectionIndex:
+        matrix = np.stack([c.vector for c in corrections]) if corrections else np.zeros((0, 0), dtype=np.float32)
+        return cls(tuple(corrections), matrix)
 
 
 def apply(topics: Sequence[str], added: Sequence[str], removed: Sequence[str]) -> tuple[str, ...]:

