@@ -59,6 +59,7 @@ class Labelled:
     topics: tuple[str, ...]
     kind: str
     split: str = "train"
+    thread: str = ""  # rows sharing it (a conversation and its translations) stay in one cross-validation fold
 
 
 def read_jsonl(path: Path, split: str | None = None) -> list[Labelled]:
@@ -77,6 +78,7 @@ def read_jsonl(path: Path, split: str | None = None) -> list[Labelled]:
                     topics=tuple(str(t) for t in row["topics"]),
                     kind=str(row.get("kind", "")),
                     split=str(row.get("split") or split or "train"),
+                    thread=str(row.get("thread") or ""),
                 )
             )
     return rows
@@ -199,17 +201,46 @@ def conversation_folds(rows: Sequence[Labelled], folds: int) -> npt.NDArray[np.i
     it with a model that saw its question measures memory, not generalisation.
     A question (or a change of language, or any other kind of row, such as a
     correction) opens a conversation; answers, chatter and hard negatives join
-    the one before them. Conversations go round-robin over the folds.
+    the one before them. Rows that name a ``thread`` are grouped by it instead:
+    a conversation written in all three languages is one group, or a model
+    that saw one translation would be scored on another. Conversations go
+    round-robin over the folds.
     """
     group = np.zeros(len(rows), dtype=np.int64)
+    threads: dict[str, int] = {}
     current = -1
     for i, row in enumerate(rows):
-        continues = i > 0 and row.kind in CONVERSATION_KINDS and rows[i - 1].lang == row.lang
-        if not continues:
+        if row.thread:
+            if row.thread not in threads:
+                current += 1
+                threads[row.thread] = current
+            group[i] = threads[row.thread]
+        elif i > 0 and row.kind in CONVERSATION_KINDS and rows[i - 1].lang == row.lang:
+            group[i] = group[i - 1]
+        else:
             current += 1
-        group[i] = current
+            group[i] = current
     out: npt.NDArray[np.int64] = group % folds
     return out
+
+
+def questions_of(rows: Sequence[Labelled]) -> dict[str, Labelled]:
+    """Each answer's question: the last question before it in the corpus, in the same language.
+
+    The corpus is written as conversations, so this is the message an answer
+    replies to, which the relay passes as thread context (a reply inherits its
+    question's topics unless it clearly moves elsewhere).
+    """
+    found: dict[str, Labelled] = {}
+    question: Labelled | None = None
+    for row in rows:
+        if question is not None and row.lang != question.lang:
+            question = None
+        if row.kind == "question":
+            question = row
+        elif row.kind == "answer" and question is not None:
+            found[row.id] = question
+    return found
 
 
 def choose_neighbours(
