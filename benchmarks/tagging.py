@@ -6,7 +6,10 @@ because accuracy alone hides the two failure modes that matter (missed
 multi-label topics and tags on greetings). The headline is the shipped corpus's
 validation split, which no rule, threshold or model choice ever looked at; the
 cross-validated figures on the train split are the ones the thresholds were
-chosen by. Speed is the per-message latency of the full tagger (lexicon, a fresh
+chosen by. ``validation_in_threads`` scores the same messages the way the relay
+tags them: an answer is tagged with its question's topics as thread context
+(the question tagged by the same tagger, never its labels), everything else
+alone. Speed is the per-message latency of the full tagger (lexicon, a fresh
 embedding, the classifiers), p50 and p99; the model's load time and resident
 memory growth are measured in a fresh process, and so is how soon ``agora run``
 answers on the playground.
@@ -123,20 +126,27 @@ def run() -> dict[str, Any]:
     from bot.ports import load_plugin
     from bot.tagging import TopicTagger
     from bot.topic_model import TopicModel
-    from bot.topic_training import featurise, figures, predict, shipped_corpus, split
+    from bot.topic_training import featurise, figures, predict, questions_of, shipped_corpus, split
 
     lexicon = default_tagger()
     slugs = [t.slug for t in lexicon.topics]
     model = TopicModel.load()
     embedder = load_plugin("agora.embedders", "use")({"cache_size": 0})
-    validation = split(shipped_corpus(), "validation")
+    corpus = shipped_corpus()
+    validation = split(corpus, "validation")
     features = featurise(validation, embedder, lexicon)
     combined = figures(validation, predict(model, features), slugs)
     lexicon_only = figures(validation, [r.topics for r in features.lexicon], slugs)
     cv = dict(model.info.get("cross_validated", {}))
     tagger = TopicTagger(lexicon, embedder, model)
+    questions = questions_of(corpus)
+    in_threads = [_in_thread(tagger, row, questions.get(row.id)) for row in validation]
     return {
         "validation": _summary(combined, per_topic=True),
+        "validation_in_threads": {
+            **_summary(figures(validation, in_threads, slugs), per_topic=True),
+            "answers_with_their_question": sum(1 for row in validation if row.id in questions),
+        },
         "validation_lexicon_only": _summary(lexicon_only),
         "cross_validated_on_train": {
             **_summary(cv),
@@ -148,6 +158,13 @@ def run() -> dict[str, Any]:
         "model": _load_in_fresh_process(),
         "agora_run_serves_s": _serve_time(),
     }
+
+
+def _in_thread(tagger: Any, row: Any, question: Any) -> tuple[str, ...]:
+    """The relay's topics for ``row``: an answer gets its question's (tagged) topics as thread context."""
+    thread = tagger.tag(question.text, question.lang).topics if question is not None else ()
+    topics: tuple[str, ...] = tagger.tag(row.text, row.lang, thread=thread).topics
+    return topics
 
 
 def _summary(figures: Mapping[str, Any], *, per_topic: bool = False) -> dict[str, Any]:
