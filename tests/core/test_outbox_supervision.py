@@ -49,7 +49,7 @@ def exactly_once_in_order(h: Harness) -> None:
 
 
 def fail_first_send_after(h: Harness, before_failing: Callable[[], None]) -> list[int]:
-    """GDL's first send runs ``before_failing`` (which breaks the store) and then fails, retriably."""
+    """GDL's first send, once the burst is stored, runs ``before_failing`` (which breaks the store) and fails."""
     original = h.adapter.send
     calls = [0]
 
@@ -57,6 +57,9 @@ def fail_first_send_after(h: Harness, before_failing: Callable[[], None]) -> lis
         if msg.channel == GDL:
             calls[0] += 1
             if calls[0] == 1:
+                # Tagging runs off the loop, so delivery starts while the burst is still arriving: break the
+                # store once the whole burst is stored, or the relay (not the outbox) would meet the broken store.
+                await eventually(lambda: h.agora.store.message(BURST) is not None, "the burst to be stored")
                 before_failing()
                 raise DeliveryError(LONG_REASON, retriable=True)
         return await original(msg)
