@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 
@@ -89,6 +90,23 @@ async def test_live_duplicate_of_a_caught_up_message_is_dropped(fake: FakeSlack,
     await fake.deliver_event(event_callback(message_event(BOSTON, "U0ANA", "sent while down", ts)))
     await fake.user_posts(BOSTON, "U0ANA", "marker")
     assert texts(await sink.wait(2)) == ["sent while down", "marker"]
+
+
+async def test_a_message_the_core_never_stored_is_caught_up_after_a_crash(
+    fake: FakeSlack, make_adapter: AdapterFactory
+) -> None:
+    first, sink1 = await make_adapter()
+    never = asyncio.Event()
+
+    async def dies_in_the_core(_event: object) -> None:  # the process is killed while the core tags it
+        await never.wait()
+
+    sink1.hook = dies_in_the_core
+    await fake.user_posts(BOSTON, "U0ANA", "posted just before the crash")
+    await sink1.wait(1)
+    await first.stop()
+    _, sink2 = await make_adapter()
+    assert texts(sink2.events) == ["posted just before the crash"]
 
 
 async def test_catch_up_off(fake: FakeSlack, make_adapter: AdapterFactory) -> None:
