@@ -40,7 +40,7 @@ database = "crash.db"
 backend = "none"
 [adapters.web]
 port = {port}
-pace = 0.04
+pace = 0.1  # deliveries run while asks are tagged off the loop: slow enough for the kill to land mid-burst
 [[networks]]
 name = "demo"
 {channels}
