@@ -1,7 +1,7 @@
 """Which optional install (``pip install 'agora[NAME]'``) brings which library.
 
 The core (web playground, store, topics, similar questions, CLI) installs alone;
-each platform, the argos engine and the charts are extras. When a plugin fails
+each platform, the argos engine, the charts and PostgreSQL are extras. When a plugin fails
 to import because its extra is missing, :func:`missing_extra` turns the bare
 ImportError into a message that says which extra to install.
 """
@@ -24,6 +24,8 @@ EXTRA_OF: dict[str, str] = {
     "sacremoses": "argos",
     "tqdm": "argos",
     "matplotlib": "charts",
+    "psycopg": "postgres",
+    "psycopg_pool": "postgres",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.argos"]
+pytest_plugins = ["tests.fixtures.argos", "tests.fixtures.postgres"]
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

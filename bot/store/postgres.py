@@ -1,0 +1,247 @@
+"""PostgreSQL behind the :class:`bot.store.sql.Database` seam (psycopg 3, synchronous).
+
+Selected by a ``postgresql://`` database URL (``pip install 'agora[postgres]'``).
+Like the SQLite side, a connection runs in autocommit and transactions are explicit
+(:meth:`PostgresDatabase.transaction`: ``BEGIN``/``COMMIT``, savepoints when nested).
+SQL arrives in the portable ``?`` form and is rewritten for psycopg's ``%s``.
+
+Schema steps (:func:`apply_steps`) are recorded per migration set in
+``agora_migrations`` and applied under an advisory lock, in one transaction per
+set: replicas starting at once wait for the first, then find the steps applied,
+and a failing step leaves nothing half-done (DDL is transactional here).
+
+Heavy reads (:mod:`bot.reads`) borrow connections from a :class:`ReadPool`,
+read-only at the session level.
+
+psycopg's errors become :class:`bot.errors.StoreError` at this boundary, naming the
+database by its URL without the password; the password is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from bot.errors import StoreError
+from bot.store.postgres_schema import CORE_STEPS
+from bot.store.sql import POSTGRESQL, Cursor, Database, qmark_to_format
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_TABLE = "agora_migrations"
+MIGRATIONS_LOCK = 0x61676F7261  # "agora": the advisory lock key every replica's migration takes
+CORE_SET = "agora"
+CONNECT_TIMEOUT = 10
+
+
+def redact(url: str) -> str:
+    """``url`` without its password (in the authority or as a ``password=`` parameter)."""
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.split(':', 1)[0]}@{hostport}" if at else parts.netloc
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k != "password"]
+    if netloc == parts.netloc and len(kept) == len(pairs):
+        return url
+    query = f"?{urlencode(kept)}" if kept else ""
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"{parts.scheme}://{netloc}{parts.path}{query}{fragment}"
+
+
+class Result:
+    """What a statement left: rows (as tuples) if it returned any, and how many rows it touched.
+
+    Like sqlite3, a statement without rows fetches as None / [] instead of raising.
+    """
+
+    def __init__(self, cursor: psycopg.Cursor[Any], url: str) -> None:
+        self._cursor = cursor
+        self._url = url
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    def fetchone(self) -> Any:
+        if self._cursor.description is None:
+            return None
+        with _store_errors(self._url):
+            return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        if self._cursor.description is None:
+            return []
+        with _store_errors(self._url):
+            return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+class PostgresDatabase:
+    """A :class:`bot.store.sql.Database` over one psycopg connection (autocommit; explicit transactions)."""
+
+    dialect = POSTGRESQL
+
+    def __init__(self, conn: psycopg.Connection[Any], url: str, *, owned: bool = True) -> None:
+        conn.autocommit = True
+        self.conn = conn
+        self.url = redact(url)
+        self._owned = owned  # a pooled connection goes back to its pool instead of closing
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        # Parameters are always passed (even none), so psycopg turns the escaped %% back into %.
+        with _store_errors(self.url):
+            return Result(self.conn.execute(qmark_to_format(sql), list(params)), self.url)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with _store_errors(self.url), self.conn.cursor() as cursor:
+            cursor.executemany(qmark_to_format(sql), [list(r) for r in rows])
+
+    def execute_script(self, sql: str) -> None:
+        """Run several statements as they are (no placeholders): schema steps, PL/pgSQL bodies."""
+        with _store_errors(self.url):
+            self.conn.execute(sql.encode())
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        with _store_errors(self.url), self.conn.cursor(row_factory=dict_row) as cursor:
+            cursor.execute(qmark_to_format(sql), list(params))
+            rows = cursor.fetchall() if cursor.description is not None else []
+        yield from rows
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.info.transaction_status != TransactionStatus.IDLE
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # psycopg's own transaction block: BEGIN at the outermost level, SAVEPOINT inside,
+        # rolled back (to the savepoint) when the block raises.
+        with _store_errors(self.url), self.conn.transaction():
+            yield
+
+    def close(self) -> None:
+        if self._owned:
+            self.conn.close()
+
+
+@contextmanager
+def _store_errors(url: str) -> Iterator[None]:
+    """psycopg's errors as StoreError, naming the database (without password) and the SQLSTATE."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        state = f" [{exc.sqlstate}]" if exc.sqlstate else ""
+        raise StoreError(f"database {url}{state}: {str(exc).strip()}") from exc
+
+
+def connect(url: str, **options: Any) -> psycopg.Connection[Any]:
+    """A psycopg connection in autocommit, named ``agora`` in ``pg_stat_activity``."""
+    with _store_errors(redact(url)):
+        return psycopg.connect(
+            url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="agora", **options
+        )
+
+
+def open_postgres(url: str) -> PostgresDatabase:
+    """Connect to ``url`` and bring the core schema up to date; StoreError says why it failed."""
+    db = PostgresDatabase(connect(url), url)
+    try:
+        apply_steps(db, CORE_SET, CORE_STEPS)
+    except BaseException:
+        db.close()
+        raise
+    log.info("database %s: PostgreSQL %s", db.url, db.conn.info.server_version)
+    return db
+
+
+def apply_steps(db: Database, set_name: str, steps: Sequence[tuple[str, str]]) -> list[str]:
+    """Apply the steps of ``set_name`` not yet recorded, in order; the names applied now.
+
+    One transaction under an advisory lock: a second process starting at the same
+    moment waits here, then finds every step recorded.
+    """
+    if not isinstance(db, PostgresDatabase):
+        raise TypeError(f"apply_steps needs a PostgreSQL database, not {db.dialect}")
+    names = [name for name, _ in steps]
+    if len(set(names)) != len(names):
+        raise ValueError(f"migration set {set_name!r} repeats a step name")
+    applied_now: list[str] = []
+    with db.transaction():
+        db.execute("select pg_advisory_xact_lock(?)", [MIGRATIONS_LOCK])
+        db.execute(
+            f"create table if not exists {MIGRATIONS_TABLE} (migration_set text not null, name text not null, "
+            "applied_at double precision not null, primary key (migration_set, name))"
+        )
+        done = {
+            row["name"] for row in db.query(f"select name from {MIGRATIONS_TABLE} where migration_set = ?", [set_name])
+        }
+        for name, sql in steps:
+            if name in done:
+                continue
+            if sql.strip():
+                try:
+                    db.execute_script(sql)
+                except StoreError as exc:
+                    raise StoreError(f"migration {set_name}/{name}: {exc}") from exc
+            db.execute(
+                f"insert into {MIGRATIONS_TABLE} (migration_set, name, applied_at) values (?, ?, ?)",
+                [set_name, name, time.time()],
+            )
+            applied_now.append(name)
+    if applied_now:
+        log.info("database %s: applied %s steps %s", db.url, set_name, ", ".join(applied_now))
+    return applied_now
+
+
+class ReadPool:
+    """Read-only connections for work off the event loop (reports, digests, search).
+
+    Sessions are ``default_transaction_read_only``, so a bug there cannot write.
+    Connections are opened on first use and kept (up to ``size``) for the next read.
+    """
+
+    def __init__(self, url: str, size: int = 2) -> None:
+        self.url = redact(url)
+        self._pool = ConnectionPool(
+            url,
+            min_size=0,
+            max_size=size,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": CONNECT_TIMEOUT,
+                "application_name": "agora-reads",
+                "options": "-c default_transaction_read_only=on",
+            },
+            open=False,
+            name="agora-reads",
+        )
+        self._opened = False
+
+    @contextmanager
+    def database(self) -> Iterator[PostgresDatabase]:
+        """A read-only :class:`PostgresDatabase` for the block; its connection goes back to the pool after."""
+        if not self._opened:
+            self._pool.open(wait=False)
+            self._opened = True
+        with _store_errors(self.url), self._pool.connection() as conn:
+            yield PostgresDatabase(conn, self.url, owned=False)
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,240 @@
+"""The PostgreSQL store: schema steps, the core schema against SQLite's, search, counts, outbox order."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database as SqliteUtilsDatabase
+
+from bot.errors import StoreError
+from bot.store.migrations import migrations
+from bot.store.postgres import (
+    MIGRATIONS_TABLE,
+    PostgresDatabase,
+    ReadPool,
+    apply_steps,
+    connect,
+    open_postgres,
+    redact,
+)
+from bot.store.postgres_schema import CORE_STEPS, EXPECTED_COUNTS
+from bot.store.postgres_search import best_matches, common_words, tsquery
+from bot.store.sql import insert, scalar
+from testing.polling import wait_until
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def db(postgres_url: str) -> Iterator[PostgresDatabase]:
+    database = open_postgres(postgres_url)
+    yield database
+    database.close()
+
+
+def applied(db: PostgresDatabase, set_name: str) -> list[str]:
+    rows = db.query(
+        f"select name from {MIGRATIONS_TABLE} where migration_set = ? order by applied_at, name", [set_name]
+    )
+    return [r["name"] for r in rows]
+
+
+# ---------------------------------------------------------------- schema steps
+
+
+def test_steps_apply_once_in_order_and_a_second_run_applies_none(postgres_url: str) -> None:
+    db = PostgresDatabase(connect(postgres_url), postgres_url)
+    steps = [
+        ("s1", "create table a (x integer)"),
+        ("s2", ""),
+        ("s3", "insert into a values (1); insert into a values (2)"),
+    ]
+    assert apply_steps(db, "demo", steps) == ["s1", "s2", "s3"]
+    assert apply_steps(db, "demo", steps) == []
+    assert apply_steps(db, "demo", [*steps, ("s4", "insert into a values (3)")]) == ["s4"]
+    assert scalar(db, "select count(*) from a") == 3
+    assert applied(db, "demo") == ["s1", "s2", "s3", "s4"]
+    db.close()
+
+
+def test_a_failing_step_leaves_its_whole_set_unapplied(postgres_url: str) -> None:
+    db = PostgresDatabase(connect(postgres_url), postgres_url)
+    steps = [("s1", "create table a (x integer)"), ("s2", "insert into nowhere values (1)")]
+    with pytest.raises(StoreError, match=r"migration demo/s2: .*\[42P01\]"):
+        apply_steps(db, "demo", steps)
+    assert not db.in_transaction
+    assert scalar(db, "select to_regclass('a')") is None
+    assert apply_steps(db, "demo", steps[:1]) == ["s1"]
+    db.close()
+
+
+def test_replicas_starting_at_once_apply_the_core_schema_once(postgres_url: str) -> None:
+    start = threading.Barrier(4)
+
+    def open_one(_: int) -> int:
+        start.wait()
+        db = open_postgres(postgres_url)
+        try:
+            return int(scalar(db, f"select count(*) from {MIGRATIONS_TABLE}"))
+        finally:
+            db.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(open_one, range(4)))
+    assert counts == [len(CORE_STEPS)] * 4
+
+
+def test_the_core_schema_has_every_table_and_column_sqlite_has(db: PostgresDatabase, tmp_path: Path) -> None:
+    lite = SqliteUtilsDatabase(sqlite3.connect(tmp_path / "lite.db"))
+    migrations.apply(lite)
+    sqlite_tables = {
+        name: {c.name for c in lite.table(name).columns}
+        for name in lite.table_names()
+        if not name.startswith(("_", "sqlite_")) and "_fts" not in name
+    }
+    pg_tables: dict[str, set[str]] = {}
+    for row in db.query(
+        "select table_name, column_name from information_schema.columns where table_schema = current_schema()"
+    ):
+        pg_tables.setdefault(row["table_name"], set()).add(row["column_name"])
+    pg_tables.pop(MIGRATIONS_TABLE)
+    assert pg_tables == sqlite_tables
+    assert [name for name, _ in CORE_STEPS] == [m.name for m in migrations._migrations]
+
+
+def test_a_wrong_password_is_a_store_error_that_does_not_show_it(postgres_url: str) -> None:
+    wrong = postgres_url.replace("@127.0.0.1", "-wrong@127.0.0.1")
+    with pytest.raises(StoreError) as caught:
+        open_postgres(wrong)
+    assert "-wrong" not in str(caught.value)
+    assert "password authentication failed" in str(caught.value)
+
+
+def test_redact_drops_the_password_wherever_it_is() -> None:
+    assert redact("postgresql://u:s3cret@h:5432/db?sslmode=require") == "postgresql://u@h:5432/db?sslmode=require"
+    assert redact("postgresql://u@h/db?password=s3cret&x=1") == "postgresql://u@h/db?x=1"
+    assert redact("postgresql:///db?password=s3cret") == "postgresql:///db"
+    assert redact("postgresql:///db") == "postgresql:///db"
+
+
+# ---------------------------------------------------------------- search
+
+
+def add_message(
+    db: PostgresDatabase, plain: str, *, network: str = "n", kind: str = "question", **extra: object
+) -> int:
+    row = {
+        "network": network,
+        "channel": "web:x/c",
+        "kind": kind,
+        "text": "[]",
+        "plain": plain,
+        "lang": "es",
+        "topics": "[]",
+        "created_at": 86400.0 * 3 + 5,
+        "deleted": 0,
+        **extra,
+    }
+    return int(insert(db, "messages", row, returning="id"))
+
+
+def test_search_ignores_accents_and_case_matches_prefixes_and_ranks_fuller_matches_first(db: PostgresDatabase) -> None:
+    both = add_message(db, "¿Cómo financian la VIVIENDA pública?")
+    one_word = add_message(db, "Vivienda social en Recife")
+    add_message(db, "Otra cosa")
+    add_message(db, "Vivienda en otra red", network="other")
+    add_message(db, "Vivienda: aviso", kind="notice")
+    hits = best_matches(db, "messages", tsquery(["publica", "vivi"], prefix_from=4), "n", 10)
+    assert [message_id for message_id, _ in hits] == [both, one_word]
+    assert hits[0][1] < hits[1][1] < 0  # lower is better, as with bm25
+    assert best_matches(db, "messages", tsquery(["vivi"]), "n", 10) == []  # no prefix: whole words only
+
+
+def test_search_reads_stored_translations_too(db: PostgresDatabase) -> None:
+    question = add_message(db, "Como financiar habitação?")
+    insert(db, "message_translations", {"message_id": question, "lang": "en", "plain": "How to fund housing?"})
+    hits = best_matches(db, "message_translations", tsquery(["housing"]), "n", 10, questions_only=True)
+    assert [message_id for message_id, _ in hits] == [question]
+
+
+def test_common_words_are_counted_up_to_the_limit(db: PostgresDatabase) -> None:
+    for i in range(3):
+        add_message(db, f"agua potable {i}")
+    add_message(db, "agua de lluvia")
+    assert common_words(db, "messages", ["agua", "potable", "lluvia", "nada"], 3) == {"agua"}
+    assert common_words(db, "messages", ["Água"], 3) == {"Água"}  # folded like the index
+
+
+def test_words_that_look_like_operators_are_only_words(db: PostgresDatabase) -> None:
+    add_message(db, "it's a & b | c")
+    query = tsquery(["it's", "&", "|", "!", "b"])
+    assert len(best_matches(db, "messages", query, "n", 10)) == 1
+
+
+# ---------------------------------------------------------------- per-day counts
+
+
+def test_count_triggers_follow_every_change_of_a_message(db: PostgresDatabase) -> None:
+    def counts() -> list[tuple[object, ...]]:
+        return db.execute("select * from topic_day_counts order by 1, 2, 3, 4, 5, 6, 7").fetchall()
+
+    def expected() -> list[tuple[object, ...]]:
+        return db.execute(EXPECTED_COUNTS).fetchall()
+
+    question = add_message(db, "q", topics='["housing", "water"]', city="Recife", country="BR")
+    reply = add_message(db, "r", topics='["housing"]', root_id=question)
+    add_message(db, "n", kind="notice", topics='["housing"]')
+    assert counts() == expected() != []
+    db.execute("update messages set topics = ? where id = ?", ['["transit"]', question])
+    assert counts() == expected()
+    db.execute("update messages set created_at = created_at + 86400 where id = ?", [reply])
+    assert counts() == expected()
+    db.execute("update messages set deleted = 1 where id = ?", [reply])
+    assert counts() == expected()
+    db.execute("delete from messages where id = ?", [reply])
+    db.execute("update messages set deleted = 1 where id = ?", [question])
+    assert counts() == expected() == []
+
+
+# ---------------------------------------------------------------- outbox order
+
+
+def test_outbox_rows_of_one_channel_commit_in_id_order(db: PostgresDatabase, postgres_url: str) -> None:
+    """A second writer into the same channel waits for the first to commit, then gets a larger id;
+    a writer into another channel does not wait."""
+    other = PostgresDatabase(connect(postgres_url), postgres_url)
+    enqueue = "insert into outbox (channel, op, state, created_at) values (?, 'send', 'pending', 0) returning id"
+    with ThreadPoolExecutor(1) as pool, db.transaction():
+        first = db.execute(enqueue, ["web:x/a"]).fetchone()[0]
+        assert pool.submit(lambda: other.execute(enqueue, ["web:x/b"]).fetchone()[0]).result(timeout=30) > first
+        pid = other.conn.info.backend_pid
+        waiting = pool.submit(lambda: other.execute(enqueue, ["web:x/a"]).fetchone()[0])
+        wait_until(
+            lambda: scalar(db, "select wait_event_type = 'Lock' from pg_stat_activity where pid = ?", [pid]) or None,
+            "the second writer to wait for the channel",
+        )
+        assert not waiting.done()
+    assert waiting.result(timeout=30) > first
+    other.close()
+
+
+# ---------------------------------------------------------------- reads pool
+
+
+def test_pooled_reads_see_committed_rows_and_cannot_write(db: PostgresDatabase, postgres_url: str) -> None:
+    add_message(db, "hola")
+    pool = ReadPool(postgres_url, size=2)
+    try:
+        with pool.database() as reader:
+            assert scalar(reader, "select count(*) from messages") == 1
+            with pytest.raises(StoreError, match=r"\[25006\]"):  # read_only_sql_transaction
+                reader.execute("delete from messages")
+        with pool.database() as reader:  # the connection went back to the pool, still usable
+            assert scalar(reader, "select plain from messages") == "hola"
+    finally:
+        pool.close()
