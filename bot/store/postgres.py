@@ -33,7 +33,18 @@ from psycopg_pool import ConnectionPool
 
 from bot.errors import StoreError
 from bot.store.postgres_schema import CORE_STEPS
+from bot.store.postgres_search import PostgresFullText
 from bot.store.sql import POSTGRESQL, Cursor, Database, qmark_to_format
+
+__all__ = [
+    "CORE_STEPS",
+    "PostgresDatabase",
+    "PostgresFullText",
+    "ReadPool",
+    "apply_steps",
+    "open_postgres",
+    "open_postgres_reader",
+]
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +180,11 @@ def open_postgres(url: str) -> PostgresDatabase:
         raise
     log.info("database %s: PostgreSQL %s", db.url, db.conn.info.server_version)
     return db
+
+
+def open_postgres_reader(url: str) -> PostgresDatabase:
+    """A connection for reads off the event loop: read-only for its whole session, so it cannot write."""
+    return PostgresDatabase(connect(url, options="-c default_transaction_read_only=on"), url)
 
 
 def apply_steps(db: Database, set_name: str, steps: Sequence[tuple[str, str]]) -> list[str]:

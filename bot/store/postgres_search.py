@@ -78,3 +78,41 @@ def common_words(db: Database, source: str, terms: Sequence[str], max_rows: int)
     queries = [tsquery([w]) for w in words]
     rows = db.execute(_ROWS_HOLDING[source], [max_rows + 1, words, queries]).fetchall()
     return {str(term) for term, n in rows if int(n) > max_rows}
+
+
+MATCHES = 200  # best word matches kept from originals, and from translations (as on SQLite)
+
+
+class PostgresFullText:
+    """:class:`bot.store.fulltext.FullText` on PostgreSQL (same answers as FTS5, scored by ``ts_rank``)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def relayed(self, network: str, terms: Sequence[str]) -> dict[int, float]:
+        """Relayed, undeleted messages of ``network`` holding any of ``terms`` (4+ letters also as
+        prefixes), by original or stored translation: message id → score, higher is better."""
+        scores: dict[int, float] = {}
+        query = tsquery(terms, prefix_from=4)
+        if not query:
+            return scores
+        for source in SOURCES:
+            for message_id, score in best_matches(self.db, source, query, network, MATCHES):
+                scores[message_id] = max(scores.get(message_id, 0.0), -score)
+        return scores
+
+    def questions(
+        self, network: str, terms: Sequence[str], limit: int, max_rows: int, exclude: int | None = None
+    ) -> list[int]:
+        """Undeleted questions holding any of ``terms``, best first; words in more than ``max_rows``
+        rows of an index are left out of that index's search."""
+        found: dict[int, float] = {}
+        for source in SOURCES:
+            common = common_words(self.db, source, terms, max_rows)
+            kept = [t for t in terms if t not in common]
+            if not kept:
+                continue
+            for message_id, score in best_matches(self.db, source, tsquery(kept), network, limit, questions_only=True):
+                if message_id != exclude:
+                    found[message_id] = min(found.get(message_id, 0.0), score)
+        return sorted(found, key=lambda i: found[i])[:limit]

@@ -20,10 +20,11 @@ from bot.store.postgres import (
     apply_steps,
     connect,
     open_postgres,
+    open_postgres_reader,
     redact,
 )
 from bot.store.postgres_schema import CORE_STEPS, EXPECTED_COUNTS
-from bot.store.postgres_search import best_matches, common_words, tsquery
+from bot.store.postgres_search import PostgresFullText, best_matches, common_words, tsquery
 from bot.store.sql import insert, scalar
 from testing.polling import wait_until
 
@@ -176,6 +177,20 @@ def test_words_that_look_like_operators_are_only_words(db: PostgresDatabase) -> 
     assert len(best_matches(db, "messages", query, "n", 10)) == 1
 
 
+def test_full_text_finds_relayed_messages_and_questions_like_fts5_does(db: PostgresDatabase) -> None:
+    question = add_message(db, "¿Dónde reciclan vidrio?")
+    answer = add_message(db, "Reciclamos vidrio en Recife", kind="reply", root_id=question)
+    other = add_message(db, "Vidrio y papel", kind="question")
+    insert(db, "message_translations", {"message_id": question, "lang": "en", "plain": "Where do they recycle glass?"})
+    text = PostgresFullText(db)
+    found = text.relayed("n", ["recic", "glass"])
+    assert set(found) == {question, answer} and all(score > 0 for score in found.values())
+    assert text.relayed("n", []) == {}
+    assert text.questions("n", ["vidrio", "glass"], 10, 1000) == [question, other]  # two words beat one
+    assert text.questions("n", ["vidrio", "glass"], 10, 1000, exclude=question) == [other]
+    assert text.questions("n", ["vidrio"], 10, 2) == []  # in 3 rows: too common to search by
+
+
 # ---------------------------------------------------------------- per-day counts
 
 
@@ -223,7 +238,16 @@ def test_outbox_rows_of_one_channel_commit_in_id_order(db: PostgresDatabase, pos
     other.close()
 
 
-# ---------------------------------------------------------------- reads pool
+# ---------------------------------------------------------------- reads
+
+
+def test_a_reader_connection_reads_and_cannot_write(db: PostgresDatabase, postgres_url: str) -> None:
+    add_message(db, "hola")
+    reader = open_postgres_reader(postgres_url)
+    assert scalar(reader, "select count(*) from messages") == 1
+    with pytest.raises(StoreError, match=r"\[25006\]"):
+        insert(reader, "networks", {"name": "x"})
+    reader.close()
 
 
 def test_pooled_reads_see_committed_rows_and_cannot_write(db: PostgresDatabase, postgres_url: str) -> None:
