@@ -25,7 +25,6 @@ EXTRA_OF: dict[str, str] = {
     "tqdm": "argos",
     "matplotlib": "charts",
     "psycopg": "postgres",
-    "psycopg_pool": "postgres",
 }
 
 

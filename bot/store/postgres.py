@@ -10,8 +10,8 @@ Schema steps (:func:`apply_steps`) are recorded per migration set in
 set: replicas starting at once wait for the first, then find the steps applied,
 and a failing step leaves nothing half-done (DDL is transactional here).
 
-Heavy reads (:mod:`bot.reads`) borrow connections from a :class:`ReadPool`,
-read-only at the session level.
+Heavy reads (:mod:`bot.reads`) run on connections of their own
+(:func:`open_postgres_reader`), read-only at the session level.
 
 psycopg's errors become :class:`bot.errors.StoreError` at this boundary, naming the
 database by its URL without the password; the password is never logged.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -29,7 +29,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 
 from bot.errors import StoreError
 from bot.store.postgres_schema import CORE_STEPS
@@ -40,7 +39,6 @@ __all__ = [
     "CORE_STEPS",
     "PostgresDatabase",
     "PostgresFullText",
-    "ReadPool",
     "apply_steps",
     "open_postgres",
     "open_postgres_reader",
@@ -103,32 +101,45 @@ class Result:
 
 
 class PostgresDatabase:
-    """A :class:`bot.store.sql.Database` over one psycopg connection (autocommit; explicit transactions)."""
+    """A :class:`bot.store.sql.Database` over one psycopg connection (autocommit; explicit transactions).
+
+    A connection the server dropped (a restart, a failover, an idle timeout) fails the statement
+    that meets it; the next statement outside a transaction opens a new connection, so one
+    outage costs one error, not the process.
+    """
 
     dialect = POSTGRESQL
 
-    def __init__(self, conn: psycopg.Connection[Any], url: str, *, owned: bool = True) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], url: str, options: Mapping[str, str] | None = None) -> None:
         conn.autocommit = True
         self.conn = conn
         self.url = redact(url)
-        self._owned = owned  # a pooled connection goes back to its pool instead of closing
+        self._options = dict(options or {})  # what a replacement connection is opened with
+        self._blocks = 0  # open transaction() blocks: a connection lost inside one is not replaced there
+        self._closed = False
+
+    def _live(self) -> psycopg.Connection[Any]:
+        if self.conn.broken and self._blocks == 0 and not self._closed:
+            log.warning("database %s: the connection was lost; reconnecting", self.url)
+            self.conn = connect(self.url, **self._options)
+        return self.conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         # Parameters are always passed (even none), so psycopg turns the escaped %% back into %.
         with _store_errors(self.url):
-            return Result(self.conn.execute(qmark_to_format(sql), list(params)), self.url)
+            return Result(self._live().execute(qmark_to_format(sql), list(params)), self.url)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with _store_errors(self.url), self.conn.cursor() as cursor:
+        with _store_errors(self.url), self._live().cursor() as cursor:
             cursor.executemany(qmark_to_format(sql), [list(r) for r in rows])
 
     def execute_script(self, sql: str) -> None:
         """Run several statements as they are (no placeholders): schema steps, PL/pgSQL bodies."""
         with _store_errors(self.url):
-            self.conn.execute(sql.encode())
+            self._live().execute(sql.encode())
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
-        with _store_errors(self.url), self.conn.cursor(row_factory=dict_row) as cursor:
+        with _store_errors(self.url), self._live().cursor(row_factory=dict_row) as cursor:
             cursor.execute(qmark_to_format(sql), list(params))
             rows = cursor.fetchall() if cursor.description is not None else []
         yield from rows
@@ -144,12 +155,16 @@ class PostgresDatabase:
     def _transaction(self) -> Iterator[None]:
         # psycopg's own transaction block: BEGIN at the outermost level, SAVEPOINT inside,
         # rolled back (to the savepoint) when the block raises.
-        with _store_errors(self.url), self.conn.transaction():
-            yield
+        with _store_errors(self.url), self._live().transaction():
+            self._blocks += 1
+            try:
+                yield
+            finally:
+                self._blocks -= 1
 
     def close(self) -> None:
-        if self._owned:
-            self.conn.close()
+        self._closed = True
+        self.conn.close()
 
 
 @contextmanager
@@ -162,12 +177,25 @@ def _store_errors(url: str) -> Iterator[None]:
         raise StoreError(f"database {url}{state}: {str(exc).strip()}") from exc
 
 
+_FULL_URLS: dict[str, str] = {}
+"""Redacted URL → the URL this process connected with: :attr:`PostgresDatabase.url` is shown
+(logs, errors, ``/ready``) and carries no password, yet a second connection to the same database
+(a reader thread) is opened from it."""
+
+
 def connect(url: str, **options: Any) -> psycopg.Connection[Any]:
-    """A psycopg connection in autocommit, named ``agora`` in ``pg_stat_activity``."""
-    with _store_errors(redact(url)):
-        return psycopg.connect(
+    """A psycopg connection in autocommit, named ``agora`` in ``pg_stat_activity``.
+
+    ``url`` may be a redacted URL this process already connected with (the password is remembered).
+    """
+    shown = redact(url)
+    url = _FULL_URLS.get(url, url)
+    with _store_errors(shown):
+        conn = psycopg.connect(
             url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="agora", **options
         )
+    _FULL_URLS[shown] = url
+    return conn
 
 
 def open_postgres(url: str) -> PostgresDatabase:
@@ -183,8 +211,14 @@ def open_postgres(url: str) -> PostgresDatabase:
 
 
 def open_postgres_reader(url: str) -> PostgresDatabase:
-    """A connection for reads off the event loop: read-only for its whole session, so it cannot write."""
-    return PostgresDatabase(connect(url, options="-c default_transaction_read_only=on"), url)
+    """A connection for reads off the event loop (:mod:`bot.reads`, suggestions): read-only for its
+    whole session, so a bug there cannot write. ``url`` may be the main connection's
+    :attr:`~PostgresDatabase.url` (without password).
+
+    Each reading thread holds one such connection (one thread reads at a time per purpose), so a
+    pool would add a dependency and nothing else; a dropped connection is replaced on next use."""
+    options = {"options": "-c default_transaction_read_only=on"}
+    return PostgresDatabase(connect(url, **options), url, options)
 
 
 def apply_steps(db: Database, set_name: str, steps: Sequence[tuple[str, str]]) -> list[str]:
@@ -224,40 +258,3 @@ def apply_steps(db: Database, set_name: str, steps: Sequence[tuple[str, str]]) -
     if applied_now:
         log.info("database %s: applied %s steps %s", db.url, set_name, ", ".join(applied_now))
     return applied_now
-
-
-class ReadPool:
-    """Read-only connections for work off the event loop (reports, digests, search).
-
-    Sessions are ``default_transaction_read_only``, so a bug there cannot write.
-    Connections are opened on first use and kept (up to ``size``) for the next read.
-    """
-
-    def __init__(self, url: str, size: int = 2) -> None:
-        self.url = redact(url)
-        self._pool = ConnectionPool(
-            url,
-            min_size=0,
-            max_size=size,
-            kwargs={
-                "autocommit": True,
-                "connect_timeout": CONNECT_TIMEOUT,
-                "application_name": "agora-reads",
-                "options": "-c default_transaction_read_only=on",
-            },
-            open=False,
-            name="agora-reads",
-        )
-        self._opened = False
-
-    @contextmanager
-    def database(self) -> Iterator[PostgresDatabase]:
-        """A read-only :class:`PostgresDatabase` for the block; its connection goes back to the pool after."""
-        if not self._opened:
-            self._pool.open(wait=False)
-            self._opened = True
-        with _store_errors(self.url), self._pool.connection() as conn:
-            yield PostgresDatabase(conn, self.url, owned=False)
-
-    def close(self) -> None:
-        self._pool.close()

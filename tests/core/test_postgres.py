@@ -16,7 +16,6 @@ from bot.store.migrations import migrations
 from bot.store.postgres import (
     MIGRATIONS_TABLE,
     PostgresDatabase,
-    ReadPool,
     apply_steps,
     connect,
     open_postgres,
@@ -243,22 +242,29 @@ def test_outbox_rows_of_one_channel_commit_in_id_order(db: PostgresDatabase, pos
 
 def test_a_reader_connection_reads_and_cannot_write(db: PostgresDatabase, postgres_url: str) -> None:
     add_message(db, "hola")
-    reader = open_postgres_reader(postgres_url)
+    reader = open_postgres_reader(db.url)  # the shown URL has no password: the one connected with is used
+    assert "@" in db.url and postgres_url.split("@")[0] not in db.url
     assert scalar(reader, "select count(*) from messages") == 1
     with pytest.raises(StoreError, match=r"\[25006\]"):
         insert(reader, "networks", {"name": "x"})
     reader.close()
 
 
-def test_pooled_reads_see_committed_rows_and_cannot_write(db: PostgresDatabase, postgres_url: str) -> None:
+def test_a_connection_the_server_dropped_fails_once_then_is_replaced(db: PostgresDatabase, postgres_url: str) -> None:
     add_message(db, "hola")
-    pool = ReadPool(postgres_url, size=2)
-    try:
-        with pool.database() as reader:
-            assert scalar(reader, "select count(*) from messages") == 1
-            with pytest.raises(StoreError, match=r"\[25006\]"):  # read_only_sql_transaction
-                reader.execute("delete from messages")
-        with pool.database() as reader:  # the connection went back to the pool, still usable
-            assert scalar(reader, "select plain from messages") == "hola"
-    finally:
-        pool.close()
+    admin = PostgresDatabase(connect(postgres_url), postgres_url)
+    assert scalar(admin, "select pg_terminate_backend(?)", [db.conn.info.backend_pid]) is True
+    with pytest.raises(StoreError):
+        scalar(db, "select count(*) from messages")
+    assert scalar(db, "select count(*) from messages") == 1
+    admin.close()
+
+
+def test_a_connection_lost_inside_a_transaction_is_not_replaced_there(db: PostgresDatabase, postgres_url: str) -> None:
+    admin = PostgresDatabase(connect(postgres_url), postgres_url)
+    with pytest.raises(StoreError), db.transaction():
+        add_message(db, "lost")
+        scalar(admin, "select pg_terminate_backend(?)", [db.conn.info.backend_pid])
+        add_message(db, "never")
+    assert scalar(db, "select count(*) from messages") == 0
+    admin.close()
