@@ -20,14 +20,14 @@ SOURCES = ("messages", "message_translations")
 
 _MATCHES = {
     "messages": (
-        "select m.id, -ts_rank(agora_search_vector(m.plain), agora_search_query(?), 1) as score from messages m "
-        "where agora_search_vector(m.plain) @@ agora_search_query(?) "
+        "select m.id, -ts_rank(m.search_vector, agora_search_query(?), 1) as score from messages m "
+        "where m.search_vector @@ agora_search_query(?) "
         "and m.network = ? and m.deleted = 0 and {kinds} order by score, m.id limit ?"
     ),
     "message_translations": (
-        "select t.message_id as id, -ts_rank(agora_search_vector(t.plain), agora_search_query(?), 1) as score "
+        "select t.message_id as id, -ts_rank(t.search_vector, agora_search_query(?), 1) as score "
         "from message_translations t join messages m on m.id = t.message_id "
-        "where agora_search_vector(t.plain) @@ agora_search_query(?) "
+        "where t.search_vector @@ agora_search_query(?) "
         "and m.network = ? and m.deleted = 0 and {kinds} order by score, t.message_id limit ?"
     ),
 }
@@ -35,7 +35,7 @@ _MATCHES = {
 _ROWS_HOLDING = {
     source: (
         f"select t.term, (select count(*) from (select 1 from {source} x "
-        "where agora_search_vector(x.plain) @@ agora_search_query(t.query) limit ?) hits) as n "
+        "where x.search_vector @@ agora_search_query(t.query) limit ?) hits) as n "
         "from unnest(?::text[], ?::text[]) as t(term, query)"
     )
     for source in SOURCES
