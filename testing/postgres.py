@@ -29,6 +29,8 @@ from typing import Any
 
 import psycopg
 
+from bot.store.sql import Database
+
 SERVER_USER = "postgres"
 """Who runs the server when we are root (initdb and postgres refuse root)."""
 APP_ROLE = "agora"
@@ -210,3 +212,29 @@ def running_cluster() -> Iterator[Cluster]:
     finally:
         cluster.stop()
         shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def tables(db: Database) -> list[str]:
+    """Agora's tables in ``db``'s schema, by name (the migrations' own record left out)."""
+    rows = db.execute(
+        "select table_name from information_schema.tables where table_schema = current_schema() "
+        "and table_type = 'BASE TABLE' and table_name <> 'agora_migrations' order by table_name"
+    ).fetchall()
+    return [str(name) for (name,) in rows]
+
+
+def dump(db: Database) -> str:
+    """Every table's rows as text, in a stable order: two dumps are equal when nothing was written."""
+    out: list[str] = []
+    for table in tables(db):
+        out.append(f"-- {table}")
+        rows = db.execute(f"select * from {table}").fetchall()
+        out.extend(sorted(repr(tuple(row)) for row in rows))
+    return "\n".join(out)
+
+
+def empty(db: Database) -> None:
+    """Delete every row and restart the ids, keeping the schema (a fresh history in the same database)."""
+    names = tables(db)
+    if names:
+        db.execute(f"truncate {', '.join(names)} restart identity cascade")

@@ -270,3 +270,14 @@ def test_a_connection_lost_inside_a_transaction_is_not_replaced_there(db: Postgr
         add_message(db, "never")
     assert scalar(db, "select count(*) from messages") == 0
     admin.close()
+
+
+def test_a_dump_changes_with_any_write_and_empty_restarts_the_history(db: PostgresDatabase) -> None:
+    from testing.postgres import dump, empty
+
+    before = dump(db)
+    first = add_message(db, "uno")
+    assert dump(db) != before
+    empty(db)
+    assert dump(db) == before
+    assert add_message(db, "otra vez") == first  # ids restart too
