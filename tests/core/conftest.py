@@ -19,6 +19,8 @@ RECIFE = ChannelRef("fake", "s", "recife")
 
 
 def demo_config(db: Path, **agora: Any) -> Config:
+    """Three linked cities; ``db`` is the SQLite file and anchors local files (its directory), unless
+    ``database=`` names a server database instead."""
     raw = {
         "agora": {"database": str(db), **agora},
         "outbox": {"backoff_base": 0.01, "backoff_max": 0.05},
@@ -34,7 +36,7 @@ def demo_config(db: Path, **agora: Any) -> Config:
             }
         ],
     }
-    return parse_config(raw, base=db.parent)
+    return parse_config(raw, base=db.parent, path=db.parent / "config.toml")
 
 
 class Harness:
@@ -67,13 +69,18 @@ class Harness:
 
 
 @pytest.fixture
-def make_harness(tmp_path: Path) -> Callable[..., Any]:
+def make_harness(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Harnesses over one database: a SQLite file in the test's temp dir, or, in a module that runs on
+    both backends (``pytestmark = pytest.mark.usefixtures("backend")``), that backend's database."""
     made: list[Harness] = []
+    on_backend = "backend" in request.fixturenames
+    database = str(request.getfixturevalue("database_url")) if on_backend else str(tmp_path / "agora.db")
 
     async def make(**agora: Any) -> Harness:
         adapter = CollectingAdapter("fake")
         translator = MarkingTranslator()
-        app = Agora(demo_config(tmp_path / "agora.db", **agora), adapters={"fake": adapter}, translator=translator)
+        config = demo_config(tmp_path / "agora.db", **{"database": database, **agora})
+        app = Agora(config, adapters={"fake": adapter}, translator=translator)
         await app.start()
         h = Harness(app, adapter, translator)
         made.append(h)
