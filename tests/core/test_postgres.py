@@ -89,23 +89,66 @@ def test_replicas_starting_at_once_apply_the_core_schema_once(postgres_url: str)
     assert counts == [len(CORE_STEPS)] * 4
 
 
-def test_the_core_schema_has_every_table_and_column_sqlite_has(db: PostgresDatabase, tmp_path: Path) -> None:
+SQLITE_FAMILIES = {"TEXT": "text", "INTEGER": "integer", "FLOAT": "float", "REAL": "float", "BLOB": "bytes"}
+POSTGRES_FAMILIES = {"text": "text", "bigint": "integer", "integer": "integer", "double precision": "float"}
+POSTGRES_FAMILIES |= {"bytea": "bytes", "tsvector": "tsvector"}
+Shape = dict[str, tuple[dict[str, str], tuple[str, ...], set[tuple[bool, tuple[str, ...]]]]]
+"""table -> (column -> type family, primary key, indexes as (unique, columns))"""
+
+
+def sqlite_shape(db: SqliteUtilsDatabase) -> Shape:
+    shape: Shape = {}
+    for name in db.table_names():
+        if name.startswith(("_", "sqlite_")) or "_fts" in name:
+            continue
+        info = db.execute(f"pragma table_info([{name}])").fetchall()
+        columns = {column: SQLITE_FAMILIES[kind.upper()] for _, column, kind, *_ in info}
+        key = tuple(row[1] for row in sorted(info, key=lambda row: row[5]) if row[5])
+        indexes = set()
+        for _, index, unique, origin, _partial in db.execute(f"pragma index_list([{name}])").fetchall():
+            if origin == "c":
+                columns_of = tuple(r[2] for r in db.execute(f"pragma index_info([{index}])").fetchall())
+                indexes.add((bool(unique), columns_of))
+        shape[name] = (columns, key, indexes)
+    return shape
+
+
+def postgres_shape(db: PostgresDatabase) -> Shape:
+    """What the server really made: columns, primary keys and other indexes, from the catalogs."""
+    shape: Shape = {}
+    for table, column, kind in db.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = current_schema() order by table_name, ordinal_position"
+    ).fetchall():
+        shape.setdefault(table, ({}, (), set()))[0][column] = POSTGRES_FAMILIES[kind]
+    for table, primary, unique, columns in db.execute(
+        "select t.relname, i.indisprimary, i.indisunique, "
+        "array(select a.attname from unnest(i.indkey) with ordinality k(n, pos) "
+        "      join pg_attribute a on a.attrelid = t.oid and a.attnum = k.n order by k.pos) "
+        "from pg_index i join pg_class t on t.oid = i.indrelid "
+        "where t.relnamespace = current_schema()::regnamespace"
+    ).fetchall():
+        columns_of, _, indexes = shape[table]
+        if primary:
+            shape[table] = (columns_of, tuple(columns), indexes)
+        else:
+            indexes.add((bool(unique), tuple(columns)))
+    return shape
+
+
+def test_the_core_schema_is_sqlites_table_for_table(db: PostgresDatabase, tmp_path: Path) -> None:
+    """Tables, column types, primary keys and indexes: the end state of the SQLite steps (plus what
+    PostgreSQL searches by), under the same step names."""
     lite = SqliteUtilsDatabase(sqlite3.connect(tmp_path / "lite.db"))
     migrations.apply(lite)
-    sqlite_tables = {
-        name: {c.name for c in lite.table(name).columns}
-        for name in lite.table_names()
-        if not name.startswith(("_", "sqlite_")) and "_fts" not in name
-    }
-    pg_tables: dict[str, set[str]] = {}
-    for row in db.query(
-        "select table_name, column_name from information_schema.columns where table_schema = current_schema()"
-    ):
-        pg_tables.setdefault(row["table_name"], set()).add(row["column_name"])
-    pg_tables.pop(MIGRATIONS_TABLE)
-    for searched in ("messages", "message_translations"):  # PostgreSQL's full-text index column
-        pg_tables[searched].remove("search_vector")
-    assert pg_tables == sqlite_tables
+    expected = sqlite_shape(lite)
+    made = postgres_shape(db)
+    made.pop(MIGRATIONS_TABLE)
+    for searched in ("messages", "message_translations"):  # PostgreSQL's full-text column and its index
+        columns, _, indexes = made[searched]
+        assert columns.pop("search_vector") == "tsvector"
+        indexes.remove((False, ("search_vector",)))
+    assert made == expected
     assert [name for name, _ in CORE_STEPS] == [m.name for m in migrations._migrations]
 
 
