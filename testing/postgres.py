@@ -136,8 +136,9 @@ class Cluster:
 def start_cluster(root: Path | None = None) -> Cluster:
     """initdb and start a cluster under ``root`` (a new temp dir by default); stop it with :meth:`Cluster.stop`."""
     bindir = find_bindir()
-    root = Path(root or tempfile.mkdtemp(prefix="agora-pg-"))
     run_as = SERVER_USER if os.geteuid() == 0 else None
+    # The server's user must reach its directory: under root, /tmp (world-traversable) whatever TMPDIR says.
+    root = Path(root or tempfile.mkdtemp(prefix="agora-pg-", dir="/tmp" if run_as else None))
     cluster = Cluster(bindir, root, 0, secrets.token_urlsafe(12), run_as)
     (root / "sock").mkdir(parents=True, exist_ok=True)
     pwfile = root / "pwfile"
