@@ -50,15 +50,15 @@ class PostgresMissing(RuntimeError):
     """No PostgreSQL server binaries here (install Debian's ``postgresql`` package)."""
 
 
-def find_bindir() -> Path:
+def find_bindir(debian: Path = Path("/usr/lib/postgresql"), path: str | None = None) -> Path:
     """The newest ``/usr/lib/postgresql/*/bin`` with ``initdb``, else the one of ``pg_ctl`` on PATH."""
     found = sorted(
-        (p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "initdb").exists()),
+        (p for p in debian.glob("*/bin") if (p / "initdb").exists()),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
     )
     if found:
         return found[-1]
-    on_path = shutil.which("pg_ctl")
+    on_path = shutil.which("pg_ctl", path=path)
     if on_path and (Path(on_path).parent / "initdb").exists():
         return Path(on_path).parent
     raise PostgresMissing("PostgreSQL server binaries not found: apt-get install postgresql")

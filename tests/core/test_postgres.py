@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -324,3 +327,31 @@ def test_a_dump_changes_with_any_write_and_empty_restarts_the_history(db: Postgr
     empty(db)
     assert dump(db) == before
     assert add_message(db, "otra vez") == first  # ids restart too
+
+
+def test_the_newest_debian_server_is_found_and_none_is_an_error(tmp_path: Path) -> None:
+    from testing.postgres import PostgresMissing, find_bindir
+
+    for version in ("9.6", "13", "15"):
+        (tmp_path / version / "bin").mkdir(parents=True)
+        (tmp_path / version / "bin" / "initdb").touch()
+    assert find_bindir(tmp_path, path="") == tmp_path / "15" / "bin"
+    with pytest.raises(PostgresMissing, match="apt-get install postgresql"):
+        find_bindir(tmp_path / "none", path=str(tmp_path))
+
+
+SEAM_TESTS = "tests/core/test_sql_seam.py"
+
+
+def test_switching_postgresql_off_skips_its_tests() -> None:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "savepoint", SEAM_TESTS],
+        env={**os.environ, "AGORA_TEST_POSTGRES": "0"},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "1 passed, 1 skipped" in done.stdout, done.stdout + done.stderr
