@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.store.sql import Database, SqliteDatabase
+from bot.store.sql import POSTGRESQL, Database, SqliteDatabase
 
 
 def sqlite_connection(db: Database) -> sqlite3.Connection:
@@ -15,4 +15,8 @@ def sqlite_connection(db: Database) -> sqlite3.Connection:
 
 def dump(db: Database) -> str:
     """Every table's schema and rows as SQL text: two dumps are equal when nothing was written."""
+    if db.dialect == POSTGRESQL:
+        from testing.postgres import dump as dump_postgres
+
+        return dump_postgres(db)
     return "\n".join(sqlite_connection(db).iterdump())

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import pytest
 
 from bot.events import ChannelRef
 from bot.store import PENDING, SEND, SENDING, Store, open_database
 from bot.store.claims import Claims, process_owner
-from testing.polling import eventually
+from testing.polling import eventually, wait_until
 from tests.core.conftest import BOSTON, Harness
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 CH = ChannelRef("fake", "s", "gdl")
 
@@ -26,10 +29,10 @@ class Clock:
         return self.now
 
 
-def two_processes(tmp_path: Path) -> tuple[Store, Claims, Claims, Clock]:
+def two_processes(database: str) -> tuple[Store, Claims, Claims, Clock]:
     clock = Clock()
-    a = open_database(tmp_path / "agora.db")
-    b = open_database(tmp_path / "agora.db")
+    a = open_database(database)
+    b = open_database(database)
     store = Store(a, clock)
     return store, Claims(a, "host-a:1:aa", clock), Claims(b, "host-b:2:bb", clock), clock
 
@@ -45,8 +48,8 @@ def pending_row(store: Store) -> int:
         return store.enqueue(CH, copy_id, SEND)
 
 
-def test_one_sender_per_channel_until_its_lease_lapses(tmp_path: Path) -> None:
-    _, a, b, clock = two_processes(tmp_path)
+def test_one_sender_per_channel_until_its_lease_lapses(database_url: str) -> None:
+    _, a, b, clock = two_processes(database_url)
     assert a.hold_channel(CH, ttl=30).held
     lease = b.hold_channel(CH, ttl=30)
     assert not lease.held and lease.owner == "host-a:1:aa" and lease.expires_at == 1030.0
@@ -59,16 +62,16 @@ def test_one_sender_per_channel_until_its_lease_lapses(tmp_path: Path) -> None:
     assert not a.hold_channel(CH, ttl=30).held  # and the old holder finds out before its next post
 
 
-def test_a_released_channel_is_free_at_once_and_keeps_the_last_post_time(tmp_path: Path) -> None:
-    _, a, b, _ = two_processes(tmp_path)
+def test_a_released_channel_is_free_at_once_and_keeps_the_last_post_time(database_url: str) -> None:
+    _, a, b, _ = two_processes(database_url)
     assert a.hold_channel(CH, ttl=30).held
     a.release_channel(CH, last_post_at=999.5)
     lease = b.hold_channel(CH, ttl=30)
     assert lease.held and lease.last_post_at == 999.5  # pacing carries over to the next sender
 
 
-def test_a_row_is_claimed_by_one_owner_and_taken_over_only_after_its_lease(tmp_path: Path) -> None:
-    store, a, b, clock = two_processes(tmp_path)
+def test_a_row_is_claimed_by_one_owner_and_taken_over_only_after_its_lease(database_url: str) -> None:
+    store, a, b, clock = two_processes(database_url)
     row = pending_row(store)
     assert a.claim_delivery(row, ttl=30)
     assert not b.claim_delivery(row, ttl=30)
@@ -80,8 +83,8 @@ def test_a_row_is_claimed_by_one_owner_and_taken_over_only_after_its_lease(tmp_p
     assert a.claim_delivery(row, ttl=30)  # a finished attempt releases the claim
 
 
-def test_the_leases_of_a_dead_process_on_this_host_end_at_once(tmp_path: Path) -> None:
-    store, a, _, _ = two_processes(tmp_path)
+def test_the_leases_of_a_dead_process_on_this_host_end_at_once(database_url: str) -> None:
+    store, a, _, _ = two_processes(database_url)
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = Claims(store.db, f"{process_owner().rsplit(':', 2)[0]}:{int(gone.stdout)}:cc", store.now)
     assert dead.hold_channel(CH, ttl=3600).held
@@ -96,19 +99,19 @@ def test_the_leases_of_a_dead_process_on_this_host_end_at_once(tmp_path: Path) -
     assert a.expire_dead_local_owners() == []
 
 
-def test_event_keys_are_deduplicated_by_the_database_and_pruned(tmp_path: Path) -> None:
-    store, _, _, clock = two_processes(tmp_path)
-    other = Store(open_database(tmp_path / "agora.db"), clock)
+def test_event_keys_are_deduplicated_by_the_database_and_pruned(database_url: str) -> None:
+    store, _, _, clock = two_processes(database_url)
+    other = Store(open_database(database_url), clock)
     assert not store.seen_event("discord:1")
     assert other.seen_event("discord:1")  # another process sees the same key as a redelivery
     clock.now += 8 * 86400
     assert not store.seen_event("discord:2")
     assert store.prune_events(clock.now - 7 * 86400) == 1
-    db = sqlite3.connect(tmp_path / "agora.db")
+    third = open_database(database_url)  # what a process opening the database now finds
     try:
-        assert db.execute("select key from events").fetchall() == [("discord:2",)]
+        assert third.execute("select key from events").fetchall() == [("discord:2",)]
     finally:
-        db.close()
+        third.close()
 
 
 async def test_two_processes_queue_a_due_digest_once(make_harness: Callable[..., Any]) -> None:
@@ -142,3 +145,25 @@ async def test_the_supervisor_prunes_event_keys_older_than_a_week(make_harness: 
     finally:
         await first.agora.stop(grace=1)
         await second.agora.stop(grace=1)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_racing_claims_on_postgresql_wait_for_each_other_and_one_wins(database_url: str) -> None:
+    """Under READ COMMITTED the second conditional UPDATE waits for the first claimer's commit and
+    re-checks its condition on the committed row: no two owners, without SERIALIZABLE."""
+    store, a, b, _ = two_processes(database_url)
+    row = pending_row(store)
+    with ThreadPoolExecutor(1) as pool:
+        with a.db.transaction():
+            assert a.claim_delivery(row, ttl=30)
+            racing = pool.submit(b.claim_delivery, row, 30)
+            wait_until(lambda: waiting_for_a_lock(store), "the second claim to wait for the first")
+        assert racing.result(timeout=30) is False
+
+
+def waiting_for_a_lock(store: Store) -> bool:
+    return bool(
+        store.db.execute(
+            "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"
+        ).fetchone()[0]
+    )

@@ -10,6 +10,8 @@ from bot.richtext import to_plain
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
 from tests.database import dump as dump_database
 
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
+
 NEW = ChannelRef("fake", "t2", "quito")
 OTHER = ChannelRef("fake", "t3", "lima")
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.errors import DeliveryError
 from bot.events import Reply
 from bot.richtext import to_plain
 from testing.polling import eventually
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 
 async def ask(h: Harness, text: str = "How do you count people sleeping outside?") -> int:

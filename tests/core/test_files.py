@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from bot.errors import DeliveryError
 from bot.events import Attachment, Author, IncomingMessage, MessageDeleted, MessageEdited
 from bot.richtext import plain
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 PDF = b"%PDF-1.7 shelter policy " + bytes(range(256)) * 40
 URL = "https://files.example/plan-vivienda-2026.pdf"

@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from bot.errors import DeliveryError
 from bot.events import Author, IncomingMessage
 from bot.richtext import plain
 from bot.store import PARKED
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 
 async def mirror_burst(h: Harness, n: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from bot.app import Agora
@@ -16,6 +17,8 @@ from bot.testing import CollectingAdapter
 from testing.polling import drain
 from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, demo_config
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 ANA = Author("U-ana", "Ana Souza")
 LUIS = Author("U-luis", "Luis Pérez")
@@ -35,9 +38,9 @@ class Clock:
         return self.now
 
 
-async def started(tmp_path: Path, clock: Clock | None = None) -> tuple[Agora, CollectingAdapter]:
+async def started(tmp_path: Path, database: str, clock: Clock | None = None) -> tuple[Agora, CollectingAdapter]:
     adapter = CollectingAdapter("fake")
-    config = demo_config(tmp_path / "agora.db")
+    config = demo_config(tmp_path / "agora.db", database=database)
     agora = Agora(config, adapters={"fake": adapter}, translator=MarkingTranslator(), clock=clock or Clock())
     await agora.start()
     await adapter.emit(_command_mirror(agora))
@@ -61,8 +64,8 @@ async def post(agora: Agora, adapter: CollectingAdapter, pid: str, author: Autho
     return msg.id
 
 
-async def test_erasing_one_author_removes_their_content_and_nothing_else(tmp_path: Path) -> None:
-    agora, adapter = await started(tmp_path)
+async def test_erasing_one_author_removes_their_content_and_nothing_else(tmp_path: Path, database_url: str) -> None:
+    agora, adapter = await started(tmp_path, database_url)
     ana = await post(agora, adapter, "p1", ANA, "Our shelter waitlist has 300 families")
     luis = await post(agora, adapter, "p2", LUIS, "We count people sleeping outside every January")
     agora.store.put_translation("k-ana", "e", "en", "es", "Our shelter waitlist has 300 families", "[es] x")
@@ -84,15 +87,15 @@ async def test_erasing_one_author_removes_their_content_and_nothing_else(tmp_pat
     assert {r[0] for r in after["message_translations"]} == {luis}
     assert [r[0] for r in after["translations"]] == ["k-luis"]
     # Search forgets her words and keeps his.
-    assert list(agora.db.query("select rowid from messages_fts where messages_fts match 'shelter'")) == []
-    assert len(list(agora.db.query("select rowid from messages_fts where messages_fts match 'january'"))) == 1
+    assert agora.store.full_text.relayed("demo", ["shelter"]) == {}
+    assert list(agora.store.full_text.relayed("demo", ["january"])) == [luis]
     # Relayed copies on the platforms are untouched without --copies.
     assert "[es] Our shelter waitlist has 300 families" in adapter.texts(GDL)
     await agora.stop(grace=1)
 
 
-async def test_erasing_with_copies_deletes_them_on_the_platforms(tmp_path: Path) -> None:
-    agora, adapter = await started(tmp_path)
+async def test_erasing_with_copies_deletes_them_on_the_platforms(tmp_path: Path, database_url: str) -> None:
+    agora, adapter = await started(tmp_path, database_url)
     await post(agora, adapter, "p1", ANA, "Our shelter waitlist has 300 families")
     await post(agora, adapter, "p2", LUIS, "We count people sleeping outside every January")
 
@@ -107,9 +110,11 @@ async def test_erasing_with_copies_deletes_them_on_the_platforms(tmp_path: Path)
     await agora.stop(grace=1)
 
 
-async def test_retention_forgets_old_content_but_edits_still_reach_the_copies(tmp_path: Path) -> None:
+async def test_retention_forgets_old_content_but_edits_still_reach_the_copies(
+    tmp_path: Path, database_url: str
+) -> None:
     clock = Clock()
-    agora, adapter = await started(tmp_path, clock)
+    agora, adapter = await started(tmp_path, database_url, clock)
     old = await post(agora, adapter, "p1", ANA, "Old question about heat pumps")
     clock.now += 40 * DAY
     new = await post(agora, adapter, "p2", LUIS, "New question about bus lanes")

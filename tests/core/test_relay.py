@@ -3,9 +3,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from bot.events import Author, ChannelRef, IncomingMessage, MessageDeleted, MessageEdited
 from bot.richtext import CodeBlock, LineBreak, Mention, Text, plain, to_plain
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 
 def question_text(h: Harness, channel: ChannelRef) -> list[str]:

@@ -29,6 +29,8 @@ from testing.polling import eventually
 from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness, demo_config
 
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
+
 DIM = 512
 
 
@@ -41,8 +43,8 @@ def question(store: Store, text: str, lang: str = "en", network: str = "demo") -
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(open_database(tmp_path / "agora.db"))
+def store(database_url: str) -> Store:
+    s = Store(open_database(database_url))
     s.create_network("demo")
     s.link_channel(Channel(BOSTON, "demo", "Boston", "en"), "config")
     return s

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.app import Agora
 from bot.events import Author, IncomingMessage
 from bot.richtext import plain, to_plain
 from bot.testing import CollectingAdapter
 from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness, demo_config
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 QUESTION = "Our tenants' union wants the council to publish every eviction filing as open data."
 SIMILAR = "Our tenant union wants the city council to publish all eviction filings as open data."

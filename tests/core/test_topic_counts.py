@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,10 +18,13 @@ from bot.i18n import default_catalog
 from bot.model import StoredMessage
 from bot.report import DAY, Reports, TopicStat
 from bot.richtext import plain, to_plain
-from bot.store import Store, open_database
+from bot.store import Database, Store, open_database
 from bot.store.counts import expected_counts_sql, recount
+from bot.store.sql import SQLITE
 from bot.topics import default_tagger
 from testing.messages import add_message
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 TOPICS = ["housing", "climate", "ai", "budget"]
 CHANNELS = [
@@ -50,9 +55,33 @@ class History:
     ids: list[int] = field(default_factory=list)
 
 
-def new_history() -> History:
+Opener = Callable[[], Database]
+# The PostgreSQL database is the test's, emptied per example (``fresh``): sharing it is the point.
+SLOW_AND_SHARED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+
+
+@pytest.fixture
+def fresh(backend: str, request: pytest.FixtureRequest) -> Iterator[Opener]:
+    """An empty database per call: in memory on SQLite; on PostgreSQL one database emptied again
+    (a Hypothesis example each, too many to create a database for every one)."""
+    if backend == SQLITE:
+        yield lambda: open_database(":memory:")
+        return
+    from testing.postgres import empty
+
+    db = open_database(request.getfixturevalue("postgres_url"))
+
+    def emptied() -> Database:
+        empty(db)
+        return db
+
+    yield emptied
+    db.close()
+
+
+def new_history(fresh: Opener) -> History:
     clock = Clock()
-    store = Store(open_database(":memory:"), clock)
+    store = Store(fresh(), clock)
     store.create_network("demo", "CODE")
     store.create_network("other", "CODE2")
     return History(store, clock)
@@ -62,8 +91,16 @@ def kept(db: Any) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in db.execute("select * from topic_day_counts order by 1, 2, 3, 4, 5, 6, 7").fetchall()]
 
 
-def recounted(db: Any) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in db.execute(expected_counts_sql()).fetchall()]
+def recounted(db: Database) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in db.execute(expected_sql(db)).fetchall()]
+
+
+def expected_sql(db: Database) -> str:
+    if db.dialect == SQLITE:
+        return expected_counts_sql()
+    from bot.store.postgres_schema import EXPECTED_COUNTS
+
+    return EXPECTED_COUNTS
 
 
 # One step of a history: (operation, a few numbers it picks its targets with).
@@ -129,20 +166,23 @@ def play(h: History, steps: list[tuple[str, int, list[str]]]) -> None:
                 h.store.erase_messages([target])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=SLOW_AND_SHARED)
 @given(st.lists(STEP, max_size=60))
-def test_counts_equal_a_recount_through_store_edit_delete_retag_and_erase(steps: list[Any]) -> None:
-    h = new_history()
+def test_counts_equal_a_recount_through_store_edit_delete_retag_and_erase(fresh: Opener, steps: list[Any]) -> None:
+    h = new_history(fresh)
     play(h, steps)
     assert kept(h.store.db) == recounted(h.store.db)
 
 
-def test_the_migration_backfills_counts_of_an_existing_database() -> None:
-    h = new_history()
+def test_the_migration_backfills_counts_of_an_existing_database(fresh: Opener) -> None:
+    h = new_history(fresh)
     play(h, [("post", i, TOPICS[: i % 3]) for i in range(20)] + [("reply", i, ["ai"]) for i in range(20)])
     before = kept(h.store.db)
     h.store.db.execute("delete from topic_day_counts")
-    recount(h.store.db)
+    if h.store.db.dialect == SQLITE:
+        recount(h.store.db)
+    else:  # what the PostgreSQL step m007 runs
+        h.store.db.execute(f"insert into topic_day_counts {expected_sql(h.store.db)}")
     assert kept(h.store.db) == before and before
 
 
@@ -189,12 +229,12 @@ def without_tied_region_order(stats: list[TopicStat]) -> list[Any]:
     return [(s.slug, s.messages, s.cities, s.previous, sorted(s.regions), s.top_questions) for s in stats]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=SLOW_AND_SHARED)
 @given(st.lists(STEP, max_size=80), st.integers(0, 86_399), st.sampled_from([1, 2, 7, 30]), st.sampled_from([1, 2, 10]))
 def test_report_from_counts_matches_the_report_from_every_message(
-    steps: list[Any], offset: int, days: int, first_threads: int
+    fresh: Opener, steps: list[Any], offset: int, days: int, first_threads: int
 ) -> None:
-    h = new_history()
+    h = new_history(fresh)
     play(h, steps)
     h.clock.now += offset  # the window starts and ends anywhere within a day
     reports = Reports(h.store, TAGGER, CATALOG, h.clock)
@@ -208,8 +248,8 @@ def test_report_from_counts_matches_the_report_from_every_message(
                 assert n.regions == o.regions
 
 
-def test_digest_lists_the_same_unanswered_questions_as_before() -> None:
-    h = new_history()
+def test_digest_lists_the_same_unanswered_questions_as_before(fresh: Opener) -> None:
+    h = new_history(fresh)
     play(h, [("post", i, ["housing"]) for i in range(15)] + [("reply", 3 * i, []) for i in range(4)])
     reports = Reports(h.store, TAGGER, CATALOG, h.clock)
     now = h.clock()
@@ -219,8 +259,8 @@ def test_digest_lists_the_same_unanswered_questions_as_before() -> None:
     assert expected
 
 
-def test_busiest_threads_count_replies_from_whole_days_and_partial_days_together() -> None:
-    h = new_history()
+def test_busiest_threads_count_replies_from_whole_days_and_partial_days_together(fresh: Opener) -> None:
+    h = new_history(fresh)
     day = math.floor(START / DAY) * DAY
     ref, city, country = CHANNELS[0]
 

@@ -14,6 +14,8 @@ from bot.events import Author, IncomingMessage
 from bot.richtext import plain, to_plain
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
 
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
+
 
 async def test_subscribed_channels_get_only_their_topics_and_untagged_questions(harness: Harness) -> None:
     reply = await harness.command(RECIFE, "/agora subscribe moradia clima")
