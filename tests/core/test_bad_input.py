@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -10,6 +11,8 @@ from bot.errors import CommandError
 from bot.events import Author, IncomingMessage, MessageEdited
 from bot.richtext import Text, clean_text, plain, to_plain
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 NASTY = [
     "\ud800 lone surrogate",

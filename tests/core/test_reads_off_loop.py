@@ -7,9 +7,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from bot.digest import next_slot
 from testing.polling import eventually
 from tests.core.conftest import BOSTON, RECIFE, Harness
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 
 async def test_digest_text_is_built_off_the_loop_and_queued_once(make_harness: Callable[..., Any]) -> None:
@@ -38,11 +42,11 @@ async def test_digest_text_is_built_off_the_loop_and_queued_once(make_harness: C
     await h.agora.stop(grace=1)
 
 
-def test_the_reader_cannot_write(tmp_path: Any) -> None:
+def test_the_reader_cannot_write(database_url: str) -> None:
     from bot.store import open_database, open_read_database
 
-    open_database(tmp_path / "a.db").close()
-    reader = open_read_database(tmp_path / "a.db")
+    open_database(database_url).close()
+    reader = open_read_database(database_url)
     try:
         reader.execute("insert into networks (name, join_code, created_at) values ('x', 'y', 0)")
     except Exception as exc:

@@ -13,6 +13,8 @@ from bot.store import DONE
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
 from tests.database import dump as dump_database
 
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
+
 
 def dump(h: Harness) -> str:
     return dump_database(h.agora.db)

@@ -17,6 +17,8 @@ from bot.store import open_database
 from bot.supervision import CONNECTED, CONNECTING, DISCONNECTED, Connections, SupervisionPolicy
 from tests.core.conftest import GDL, Harness
 
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
+
 
 class Clock:
     def __init__(self) -> None:
