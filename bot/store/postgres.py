@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_TABLE = "agora_migrations"
 MIGRATIONS_LOCK = 0x61676F7261  # "agora": the advisory lock key every replica's migration takes
-CORE_SET = "agora"
 CONNECT_TIMEOUT = 10
 
 
@@ -199,13 +198,9 @@ def connect(url: str, **options: Any) -> psycopg.Connection[Any]:
 
 
 def open_postgres(url: str) -> PostgresDatabase:
-    """Connect to ``url`` and bring the core schema up to date; StoreError says why it failed."""
+    """Connect to ``url``; StoreError says why it failed. :func:`bot.store.open_database` then applies
+    the core's steps (:data:`CORE_STEPS`) through :func:`apply_steps`, as each adapter applies its own."""
     db = PostgresDatabase(connect(url), url)
-    try:
-        apply_steps(db, CORE_SET, CORE_STEPS)
-    except BaseException:
-        db.close()
-        raise
     log.info("database %s: PostgreSQL %s", db.url, db.conn.info.server_version)
     return db
 

@@ -15,13 +15,13 @@ import pytest
 from sqlite_utils import Database as SqliteUtilsDatabase
 
 from bot.errors import StoreError
+from bot.store import open_database
 from bot.store.migrations import migrations
 from bot.store.postgres import (
     MIGRATIONS_TABLE,
     PostgresDatabase,
     apply_steps,
     connect,
-    open_postgres,
     open_postgres_reader,
     redact,
 )
@@ -35,7 +35,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def db(postgres_url: str) -> Iterator[PostgresDatabase]:
-    database = open_postgres(postgres_url)
+    database = open_database(postgres_url)
+    assert isinstance(database, PostgresDatabase)
     yield database
     database.close()
 
@@ -81,7 +82,7 @@ def test_replicas_starting_at_once_apply_the_core_schema_once(postgres_url: str)
 
     def open_one(_: int) -> int:
         start.wait()
-        db = open_postgres(postgres_url)
+        db = open_database(postgres_url)
         try:
             return int(scalar(db, f"select count(*) from {MIGRATIONS_TABLE}"))
         finally:
@@ -158,7 +159,7 @@ def test_the_core_schema_is_sqlites_table_for_table(db: PostgresDatabase, tmp_pa
 def test_a_wrong_password_is_a_store_error_that_does_not_show_it(postgres_url: str) -> None:
     wrong = postgres_url.replace("@127.0.0.1", "-wrong@127.0.0.1")
     with pytest.raises(StoreError) as caught:
-        open_postgres(wrong)
+        open_database(wrong)
     assert "-wrong" not in str(caught.value)
     assert "password authentication failed" in str(caught.value)
 
