@@ -29,6 +29,7 @@ from bot.store.postgres_schema import CORE_STEPS, EXPECTED_COUNTS
 from bot.store.postgres_search import PostgresFullText, best_matches, common_words, tsquery
 from bot.store.sql import insert, scalar
 from testing.polling import wait_until
+from testing.postgres import Cluster
 
 pytestmark = pytest.mark.postgres
 
@@ -356,3 +357,14 @@ def test_switching_postgresql_off_skips_its_tests() -> None:
         check=False,
     )
     assert "1 passed, 1 skipped" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_database_owner_gets_unaccent_created_by_the_migration(postgres_cluster: Cluster) -> None:
+    url = postgres_cluster.create_database(template="template0")  # no extension: a DBA installed nothing
+    db = open_database(url)
+    try:
+        assert scalar(db, "select count(*) from pg_extension where extname = 'unaccent'") == 1
+        assert scalar(db, "select agora_fold(?)", ["Ação"]) == "acao"
+    finally:
+        db.close()
+        postgres_cluster.drop_database(url)
