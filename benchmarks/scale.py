@@ -21,13 +21,15 @@ as ratios to one (:mod:`benchmarks.replicas`; ``--replicas ""`` leaves it out).
 
 Needs nothing but the core; takes a few minutes at 1,000,000 messages
 (``--sizes 10000,100000`` for a quicker run). Run: ``agora bench scale --json``
-or ``python -m benchmarks.scale [--sizes ...]``.
+or ``python -m benchmarks.scale [--sizes ...] [--backend postgresql]`` (the same on a private
+PostgreSQL cluster; needs agora[postgres] and Debian's ``postgresql``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -79,7 +81,7 @@ QUERIES = [
 ]
 
 
-def grow(path: Path, end: float, have: int, want: int, rng: random.Random) -> None:
+def grow(path: Path | str, end: float, have: int, want: int, rng: random.Random) -> None:
     """Add messages ``have``..``want``, message i at ``end - i * 86400/PER_DAY``: the history grows back in
     time, so its newest message stays a moment old whatever the size (the bot runs on the real clock)."""
     from bot.events import ChannelRef
@@ -138,7 +140,7 @@ def grow(path: Path, end: float, have: int, want: int, rng: random.Random) -> No
         db.close()
 
 
-def report_ms(path: Path, now: float) -> float:
+def report_ms(path: Path | str, now: float) -> float:
     from bot.i18n import default_catalog
     from bot.report import Reports
     from bot.store import Store, open_read_database
@@ -161,7 +163,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(workdir: Path, path: Path, port: int) -> Path:
+def write_config(workdir: Path, path: Path | str, port: int) -> Path:
     config = workdir / "config.toml"
     channels = "\n".join(
         f'[[networks.channels]]\nref = "web:demo/{cid}"\ncity = "{city}"\ncountry = "{country}"\nlang = "{lang}"\n'
@@ -241,7 +243,7 @@ async def http_figures(port: int, pid: int) -> dict[str, Any]:
         }
 
 
-def measure_bot(workdir: Path, path: Path) -> dict[str, Any]:
+def measure_bot(workdir: Path, path: Path | str) -> dict[str, Any]:
     port = free_port()
     config = write_config(workdir, path, port)
     env = {**os.environ, "AGORA_CONFIG": str(config)}
@@ -258,14 +260,39 @@ def measure_bot(workdir: Path, path: Path) -> dict[str, Any]:
         log.close()
 
 
-def run(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), replicas: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
+def database_mb(target: Path | str) -> float:
+    """The database's size: the SQLite file, or what PostgreSQL reports for the database."""
+    if isinstance(target, Path):
+        return round(target.stat().st_size / 2**20, 1)
+    from bot.store import open_database
+
+    db = open_database(target)
+    try:
+        return round(int(db.execute("select pg_database_size(current_database())").fetchone()[0]) / 2**20, 1)
+    finally:
+        db.close()
+
+
+def run(
+    sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000),
+    replicas: tuple[int, ...] = (1, 2, 4),
+    backend: str = "sqlite",
+) -> dict[str, Any]:
+    """Grow one history through ``sizes``, measuring at each, then the replicas' throughput.
+    ``backend="postgresql"`` runs it on a private PostgreSQL cluster on loopback (testing/postgres.py:
+    Debian's ``postgresql`` package, durability off)."""
     workdir = Path(tempfile.mkdtemp(prefix="agora-bench-scale-"))
-    path = workdir / "agora.db"
     rng = random.Random(17)
     end = time.time()
     have = 0
-    out: dict[str, Any] = {"messages_per_day": PER_DAY, "channels": CHANNELS, "sizes": {}}
-    try:
+    out: dict[str, Any] = {"backend": backend, "messages_per_day": PER_DAY, "channels": CHANNELS, "sizes": {}}
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+        path: Path | str = workdir / "agora.db"
+        if backend == "postgresql":
+            from testing.postgres import running_cluster
+
+            path = cleanup.enter_context(running_cluster()).create_database()
         for size in sizes:
             began = time.perf_counter()
             grow(path, end, have, size, rng)
@@ -273,11 +300,9 @@ def run(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), replicas: tuple[i
             figures: dict[str, Any] = {"generate_s": round(time.perf_counter() - began, 1)}
             figures["report_ms"] = report_ms(path, time.time())
             figures.update(measure_bot(workdir, path))
-            figures["database_mb"] = round(path.stat().st_size / 2**20, 1)
+            figures["database_mb"] = database_mb(path)
             out["sizes"][str(size)] = figures
-            print(f"scale {size}: {figures}", file=sys.stderr, flush=True)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+            print(f"scale {backend} {size}: {figures}", file=sys.stderr, flush=True)
     if replicas:
         from benchmarks import replicas as replica_bench
 
@@ -289,6 +314,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated message counts")
     parser.add_argument("--replicas", default="1,2,4", help="comma-separated replica counts ('' for none)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite", help="the database")
     args = parser.parse_args()
     counts = tuple(int(n) for n in args.replicas.split(",") if n)
-    print(json.dumps(run(tuple(int(s) for s in args.sizes.split(",")), counts), indent=2))
+    print(json.dumps(run(tuple(int(s) for s in args.sizes.split(",")), counts, args.backend), indent=2))
