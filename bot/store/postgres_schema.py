@@ -24,14 +24,19 @@ What PostgreSQL does its own way:
 - **Outbox order**: a sender takes a channel's oldest unfinished row by id. With
   several writers, ids drawn from a sequence are not commit-ordered: a transaction
   could commit id 11 while id 10 is still uncommitted, and 10 would then be sent
-  after 11. A trigger draws each outbox id under a per-channel advisory lock held
-  until commit, so within a channel a larger id always commits later.
+  after 11. A trigger draws each outbox id under an advisory lock held until commit,
+  so within a channel a larger id always commits later. The lock is the channel's
+  network's (the channel's own for a channel no longer linked): one transaction
+  enqueues into many channels of one network (a relay, an edit) in orders that
+  differ (link order, thread order), and per-channel locks taken in two orders
+  would deadlock; one lock per network cannot. Enqueues of one network wait for
+  each other's commit, a few milliseconds.
 """
 
 from __future__ import annotations
 
 DAY_SECONDS = 86400
-OUTBOX_LOCK = 0x6F7478  # the first key of the per-channel outbox locks (the second is hashtext(channel))
+OUTBOX_LOCK = 0x6F7478  # the first key of the outbox order locks (the second: hashtext of the network)
 
 SEARCH_VECTOR = "agora_search_vector"
 """SQL function: ``plain`` text → the tsvector the search indexes hold."""
@@ -224,7 +229,8 @@ create index idx_glossary_changes_network_at on glossary_changes (network, at);
 
 create function agora_outbox_order() returns trigger language plpgsql as $fn$
 begin
-    perform pg_advisory_xact_lock({OUTBOX_LOCK}, hashtext(new.channel));
+    perform pg_advisory_xact_lock(
+        {OUTBOX_LOCK}, hashtext(coalesce((select network from channels where ref = new.channel), new.channel)));
     new.id := nextval(pg_get_serial_sequence('outbox', 'id'));
     return new;
 end

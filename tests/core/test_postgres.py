@@ -268,21 +268,27 @@ def test_count_triggers_follow_every_change_of_a_message(db: PostgresDatabase) -
 # ---------------------------------------------------------------- outbox order
 
 
-def test_outbox_rows_of_one_channel_commit_in_id_order(db: PostgresDatabase, postgres_url: str) -> None:
-    """A second writer into the same channel waits for the first to commit, then gets a larger id;
-    a writer into another channel does not wait."""
+def test_outbox_rows_of_one_network_commit_in_id_order(db: PostgresDatabase, postgres_url: str) -> None:
+    """A second writer into the same network waits for the first to commit, then gets a larger id;
+    a writer into another network does not wait."""
+    for network, refs in (("n1", ["web:x/a", "web:x/b"]), ("n2", ["web:x/c"])):
+        insert(db, "networks", {"name": network})
+        for ref in refs:
+            row = {"ref": ref, "network": network, "platform": "web", "city": ref, "lang": "en", "mode": "mirror"}
+            insert(db, "channels", row)
     other = PostgresDatabase(connect(postgres_url), postgres_url)
     enqueue = "insert into outbox (channel, op, state, created_at) values (?, 'send', 'pending', 0) returning id"
     with ThreadPoolExecutor(1) as pool, db.transaction():
         first = db.execute(enqueue, ["web:x/a"]).fetchone()[0]
-        assert pool.submit(lambda: other.execute(enqueue, ["web:x/b"]).fetchone()[0]).result(timeout=30) > first
+        assert pool.submit(lambda: other.execute(enqueue, ["web:x/c"]).fetchone()[0]).result(timeout=30) > first
         pid = other.conn.info.backend_pid
-        waiting = pool.submit(lambda: other.execute(enqueue, ["web:x/a"]).fetchone()[0])
+        waiting = pool.submit(lambda: other.execute(enqueue, ["web:x/b"]).fetchone()[0])
         wait_until(
             lambda: scalar(db, "select wait_event_type = 'Lock' from pg_stat_activity where pid = ?", [pid]) or None,
-            "the second writer to wait for the channel",
+            "the second writer to wait for the network",
         )
         assert not waiting.done()
+        db.execute(enqueue, ["web:x/b"])  # the holder goes on into the network's other channels
     assert waiting.result(timeout=30) > first
     other.close()
 
