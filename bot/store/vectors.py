@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.store.connect import is_memory, open_read_database
 from bot.store.fulltext import full_text
-from bot.store.sql import Database, placeholders, upsert
+from bot.store.sql import POSTGRESQL, Database, placeholders, upsert
 from bot.vectors import Matrix, Vector, dequantise, quantise
 
 
@@ -64,10 +64,7 @@ class QuestionVectors:
             )
             if cur.rowcount == 0:
                 return False
-            row = self.db.execute(
-                "select count, total from question_vector_sums where network = ? and lang = ? and model = ?",
-                [network, lang, self.model],
-            ).fetchone()
+            row = self._sums_row(network, lang)
             total = np.asarray(vector, dtype=np.float32).copy()
             count = 1
             if row is not None:
@@ -108,12 +105,30 @@ class QuestionVectors:
             )
         return True
 
-    def _moved(self, network: str, lang: str, old: Vector, new: Vector) -> bytes:
+    def _sums_row(self, network: str, lang: str) -> tuple[int, bytes] | None:
+        """(count, total) of a language's running sum, inside the caller's transaction.
+
+        A read-modify-write: SQLite's write transaction already holds the only write lock; on
+        PostgreSQL two replicas adding questions at once would each add to the sum they read and
+        one addition would be lost, so there the row is created if missing and locked first.
+        """
+        key = [network, lang, self.model]
+        lock = ""
+        if self.db.dialect == POSTGRESQL:
+            self.db.execute(
+                "insert into question_vector_sums (network, lang, model, count, total) values (?, ?, ?, 0, ?) "
+                "on conflict (network, lang, model) do nothing",
+                [*key, np.zeros(self.dim, dtype=np.float32).tobytes()],
+            )
+            lock = " for update"
         row = self.db.execute(
-            "select total from question_vector_sums where network = ? and lang = ? and model = ?",
-            [network, lang, self.model],
+            f"select count, total from question_vector_sums where network = ? and lang = ? and model = ?{lock}", key
         ).fetchone()
-        total = np.frombuffer(row[0], dtype=np.float32).copy() if row else np.zeros(self.dim, dtype=np.float32)
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def _moved(self, network: str, lang: str, old: Vector, new: Vector) -> bytes:
+        row = self._sums_row(network, lang)
+        total = np.frombuffer(row[1], dtype=np.float32).copy() if row else np.zeros(self.dim, dtype=np.float32)
         return (total - old + np.asarray(new, dtype=np.float32)).astype(np.float32).tobytes()
 
     def count(self) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlite_utils import Database as SqliteUtilsDatabase
 
@@ -374,3 +375,27 @@ def test_a_database_owner_gets_unaccent_created_by_the_migration(postgres_cluste
     finally:
         db.close()
         postgres_cluster.drop_database(url)
+
+
+def test_questions_added_at_once_by_two_replicas_both_count_in_their_languages_sum(
+    db: PostgresDatabase, postgres_url: str
+) -> None:
+    from bot.store.vectors import QuestionVectors
+
+    other = open_database(postgres_url)
+    first, second = add_message(db, "uno"), add_message(db, "dos")
+    mine, theirs = QuestionVectors(db, "m", 4), QuestionVectors(other, "m", 4)
+    pid = other.conn.info.backend_pid if isinstance(other, PostgresDatabase) else 0
+    with ThreadPoolExecutor(1) as pool:
+        with db.transaction():
+            assert mine.add(first, "n", "es", np.ones(4, dtype=np.float32))
+            racing = pool.submit(theirs.add, second, "n", "es", np.full(4, 2.0, dtype=np.float32))
+            wait_until(
+                lambda: scalar(db, "select wait_event_type = 'Lock' from pg_stat_activity where pid = ?", [pid]),
+                "the second replica to wait for the first one's sum",
+            )
+        assert racing.result(timeout=30)
+    sums = mine.sums("n")["es"]
+    assert sums.count == 2 and sums.total.tolist() == [3.0, 3.0, 3.0, 3.0]
+    mine.close_reader()
+    other.close()
