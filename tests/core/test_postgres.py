@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,6 +33,7 @@ from bot.store.postgres_search import PostgresFullText, best_matches, common_wor
 from bot.store.sql import insert, scalar
 from testing.polling import wait_until
 from testing.postgres import Cluster
+from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
 
 pytestmark = pytest.mark.postgres
 
@@ -399,3 +402,27 @@ def test_questions_added_at_once_by_two_replicas_both_count_in_their_languages_s
     assert sums.count == 2 and sums.total.tolist() == [3.0, 3.0, 3.0, 3.0]
     mine.close_reader()
     other.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_bot_whose_connections_the_server_dropped_goes_on_relaying(
+    make_harness: Callable[..., Any], database_url: str
+) -> None:
+    """A database restart or failover drops every connection: the bot keeps running, the next
+    statements reconnect, and questions asked afterwards reach every city."""
+    h: Harness = await make_harness()
+    admin = open_database(database_url)
+    dropped = admin.execute(
+        "select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity "
+        "where datname = current_database() and pid <> pg_backend_pid()) t"
+    ).fetchone()[0]
+    assert dropped >= 1
+    # The statement that meets the dropped connection fails: that command gets no answer (the handler logs).
+    with contextlib.suppress(StoreError, AssertionError):
+        await h.command(BOSTON, "/ask Does anyone still print parking permits?")
+    await h.command(BOSTON, "/ask Who runs a tool library?")
+    await h.drain()
+    assert "[es] Who runs a tool library?" in h.adapter.texts(GDL)
+    assert "[pt] Who runs a tool library?" in h.adapter.texts(RECIFE)
+    admin.close()
+    await h.agora.stop(grace=1)
