@@ -40,7 +40,6 @@ SETTINGS = (
     "fsync=off",
     "synchronous_commit=off",
     "full_page_writes=off",
-    "shared_buffers=32MB",
     "max_connections=200",
     "log_min_messages=warning",
 )
