@@ -13,10 +13,11 @@ CITIES = (
 )
 
 
-def web_config(db: Path) -> Config:
-    """The shipped demo network on a free port and a temporary database, with quick retries."""
+def web_config(db: Path, database: str | None = None) -> Config:
+    """The shipped demo network on a free port and a temporary database, with quick retries; ``db``
+    anchors local files, ``database`` (a server URL) replaces it as the database."""
     raw = {
-        "agora": {"database": str(db)},
+        "agora": {"database": database or str(db)},
         "adapters": {"web": {"host": "127.0.0.1", "port": 0}},
         "outbox": {"backoff_base": 0.01, "backoff_max": 0.05},
         "networks": [
@@ -29,4 +30,4 @@ def web_config(db: Path) -> Config:
             }
         ],
     }
-    return parse_config(raw, base=db.parent, environ={})
+    return parse_config(raw, base=db.parent, environ={}, path=db.parent / "config.toml")

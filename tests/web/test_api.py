@@ -23,6 +23,8 @@ from testing.translator import MarkingTranslator
 from tests.database import dump
 from tests.web.conftest import CITIES, web_config
 
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
+
 QUESTION = "How do cities run the PIT count for homeless people?"
 CONTRACT_FIELDS = {"id", "user", "city", "text", "lang", "original_text", "original_lang", "topics", "thread_id"}
 PAGE_FIELDS = {"segments", "footer", "is_copy", "translated", "message_id", "edited", "topic_labels"}
@@ -83,8 +85,8 @@ class Playground:
 
 
 @pytest.fixture
-async def web(tmp_path: Path) -> AsyncIterator[Playground]:
-    agora = Agora(web_config(tmp_path / "agora.db"), translator=MarkingTranslator())
+async def web(tmp_path: Path, database_url: str) -> AsyncIterator[Playground]:
+    agora = Agora(web_config(tmp_path / "agora.db", database_url), translator=MarkingTranslator())
     assert list(agora.adapters) == ["web"]  # loaded from the entry point, as `agora run` does
     await agora.start()
     try:

@@ -17,6 +17,8 @@ from testing.translator import MarkingTranslator
 from tests.database import dump
 from tests.web.conftest import web_config
 
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
+
 CATALOG = default_catalog()
 
 
@@ -36,8 +38,8 @@ class Api:
 
 
 @pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    agora = Agora(web_config(tmp_path / "agora.db"), translator=MarkingTranslator(), environ={})
+async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
+    agora = Agora(web_config(tmp_path / "agora.db", database_url), translator=MarkingTranslator(), environ={})
     await agora.start()
     try:
         async with aiohttp.ClientSession(base_url=getattr(agora.adapters["web"], "url")) as session:  # noqa: B009
