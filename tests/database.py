@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from bot.store.sql import POSTGRESQL, Database, SqliteDatabase
 
 
@@ -20,3 +22,22 @@ def dump(db: Database) -> str:
 
         return dump_postgres(db)
     return "\n".join(sqlite_connection(db).iterdump())
+
+
+def table_names(db: Database) -> list[str]:
+    """The tables in ``db`` (its current schema on PostgreSQL), sorted."""
+    if db.dialect == POSTGRESQL:
+        sql = "select table_name from information_schema.tables where table_schema = current_schema()"
+    else:
+        sql = "select name from sqlite_master where type = 'table'"
+    return sorted(str(name) for (name,) in db.execute(sql).fetchall())
+
+
+def bare_database(backend: str, request: pytest.FixtureRequest) -> Database:
+    """An empty database of ``backend`` without any of Agora's tables (for an adapter's own)."""
+    if backend == POSTGRESQL:
+        from bot.store.postgres import PostgresDatabase, connect
+
+        url: str = request.getfixturevalue("postgres_url")
+        return PostgresDatabase(connect(url), url)
+    return SqliteDatabase(sqlite3.connect(":memory:"))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 
 from adapters.discord.tables import SentPost, Tables
-from bot.store.sql import SqliteDatabase
+from bot.store.sql import Database, SqliteDatabase
+from tests.database import bare_database
 
 
 def test_a_database_from_the_create_if_missing_days_keeps_its_rows(tmp_path: Path) -> None:
@@ -27,8 +30,16 @@ def test_a_database_from_the_create_if_missing_days_keeps_its_rows(tmp_path: Pat
     assert {"discord_webhooks", "discord_seen", "discord_sent", "discord_sync"} <= names
 
 
-def test_the_seen_mark_only_moves_forward() -> None:
-    tables = Tables(SqliteDatabase(sqlite3.connect(":memory:")))
+@pytest.fixture
+def db(backend: str, request: pytest.FixtureRequest) -> Iterator[Database]:
+    database = bare_database(backend, request)
+    yield database
+    database.close()
+
+
+@pytest.mark.usefixtures("backend")
+def test_the_seen_mark_only_moves_forward(db: Database) -> None:
+    tables = Tables(db)
     tables.advance("10", "1", 1_300_000_000_000_000_000)  # snowflakes need 64 bits
     tables.advance("10", "1", 1_200_000_000_000_000_000)
     assert tables.seen("10") == 1_300_000_000_000_000_000
@@ -36,8 +47,9 @@ def test_the_seen_mark_only_moves_forward() -> None:
     assert tables.seen("10") == 1_400_000_000_000_000_000
 
 
-def test_a_post_recorded_again_replaces_the_first() -> None:
-    tables = Tables(SqliteDatabase(sqlite3.connect(":memory:")))
+@pytest.mark.usefixtures("backend")
+def test_a_post_recorded_again_replaces_the_first(db: Database) -> None:
+    tables = Tables(db)
     tables.record_sent("n1", "10", "100", None)
     tables.thread_started("n1")
     assert tables.sent("n1") == SentPost("n1", "10", "100", None, True)

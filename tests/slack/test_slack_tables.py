@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
+import pytest
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from adapters.slack.installations import DbInstallationStore, DbStateStore
 from adapters.slack.tables import SlackTables
 from bot.store.sql import Database
+from tests.database import bare_database, table_names
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
+
+
+@pytest.fixture
+def db(backend: str, request: pytest.FixtureRequest) -> Iterator[Database]:
+    database = bare_database(backend, request)
+    yield database
+    database.close()
 
 
 def test_dedupe_is_bounded(db: Database) -> None:
@@ -23,8 +35,7 @@ def test_dedupe_is_bounded(db: Database) -> None:
 def test_only_own_tables_and_idempotent_migrations(db: Database) -> None:
     SlackTables(db)
     SlackTables(db)
-    names = [r["name"] for r in db.query("select name from sqlite_master where type = 'table' order by name")]
-    names = [n for n in names if not n.startswith("_")]
+    names = [n for n in table_names(db) if not n.startswith("_") and n != "agora_migrations"]
     assert names and all(n.startswith("slack_") for n in names)
 
 
