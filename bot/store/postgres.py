@@ -178,7 +178,7 @@ def _store_errors(url: str) -> Iterator[None]:
 
 _FULL_URLS: dict[str, str] = {}
 """Redacted URL → the URL this process connected with: :attr:`PostgresDatabase.url` is shown
-(logs, errors, ``/ready``) and carries no password, yet a second connection to the same database
+(logs, errors) and carries no password, yet a second connection to the same database
 (a reader thread) is opened from it."""
 
 
