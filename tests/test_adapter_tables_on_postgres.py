@@ -13,7 +13,7 @@ from sqlite_utils.migrations import Migrations
 
 from bot.store.postgres import PostgresDatabase, apply_steps, connect
 from bot.store.schema import PostgresSteps
-from tests.core.test_postgres import postgres_shape
+from tests.database import postgres_shape
 from tests.test_adapter_schemas import SCHEMAS, sqlite_tables
 
 pytestmark = pytest.mark.postgres

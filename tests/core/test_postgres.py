@@ -34,6 +34,7 @@ from bot.store.sql import insert, scalar
 from testing.polling import wait_until
 from testing.postgres import Cluster
 from tests.core.conftest import BOSTON, GDL, RECIFE, Harness
+from tests.database import Shape, postgres_shape
 
 pytestmark = pytest.mark.postgres
 
@@ -99,10 +100,6 @@ def test_replicas_starting_at_once_apply_the_core_schema_once(postgres_url: str)
 
 
 SQLITE_FAMILIES = {"TEXT": "text", "INTEGER": "integer", "FLOAT": "float", "REAL": "float", "BLOB": "bytes"}
-POSTGRES_FAMILIES = {"text": "text", "bigint": "integer", "integer": "integer", "double precision": "float"}
-POSTGRES_FAMILIES |= {"bytea": "bytes", "tsvector": "tsvector"}
-Shape = dict[str, tuple[dict[str, str], tuple[str, ...], set[tuple[bool, tuple[str, ...]]]]]
-"""table -> (column -> type family, primary key, indexes as (unique, columns))"""
 
 
 def sqlite_shape(db: SqliteUtilsDatabase) -> Shape:
@@ -119,29 +116,6 @@ def sqlite_shape(db: SqliteUtilsDatabase) -> Shape:
                 columns_of = tuple(r[2] for r in db.execute(f"pragma index_info([{index}])").fetchall())
                 indexes.add((bool(unique), columns_of))
         shape[name] = (columns, key, indexes)
-    return shape
-
-
-def postgres_shape(db: PostgresDatabase) -> Shape:
-    """What the server really made: columns, primary keys and other indexes, from the catalogs."""
-    shape: Shape = {}
-    for table, column, kind in db.execute(
-        "select table_name, column_name, data_type from information_schema.columns "
-        "where table_schema = current_schema() order by table_name, ordinal_position"
-    ).fetchall():
-        shape.setdefault(table, ({}, (), set()))[0][column] = POSTGRES_FAMILIES[kind]
-    for table, primary, unique, columns in db.execute(
-        "select t.relname, i.indisprimary, i.indisunique, "
-        "array(select a.attname from unnest(i.indkey) with ordinality k(n, pos) "
-        "      join pg_attribute a on a.attrelid = t.oid and a.attnum = k.n order by k.pos) "
-        "from pg_index i join pg_class t on t.oid = i.indrelid "
-        "where t.relnamespace = current_schema()::regnamespace"
-    ).fetchall():
-        columns_of, _, indexes = shape[table]
-        if primary:
-            shape[table] = (columns_of, tuple(columns), indexes)
-        else:
-            indexes.add((bool(unique), tuple(columns)))
     return shape
 
 
