@@ -1,7 +1,9 @@
 """Numbered schema steps, applied in order and recorded by sqlite-utils.
 
 Never edit a step that has shipped: add the next one. Each step runs once per
-database, so an upgrade keeps every relayed message's mapping.
+database, so an upgrade keeps every relayed message's mapping. The same steps for
+PostgreSQL, under the same names, are in :mod:`bot.store.postgres_schema`: a new
+step goes into both (tests/core/test_postgres.py compares the two schemas).
 """
 
 from __future__ import annotations
@@ -238,10 +240,3 @@ def m009_leases(db: Database) -> None:
     db.table("leases").create(
         {"name": str, "holder": str, "expires_at": float}, pk="name", not_null={"holder", "expires_at"}
     )
-
-
-POSTGRESQL_LEASES = (
-    "m009_leases",
-    "create table leases (name text primary key, holder text not null, expires_at double precision not null)",
-)
-"""``m009_leases`` for PostgreSQL, as a (step name, DDL) pair for the PostgreSQL migrations."""

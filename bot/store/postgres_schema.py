@@ -351,6 +351,8 @@ insert into topic_day_counts {EXPECTED_COUNTS};
 M008_DROP_INSTALLS = "drop table if exists installs;"
 """SQLite's m001 created ``installs`` and m008 dropped it; PostgreSQL never had it."""
 
+M009_LEASES = "create table leases (name text primary key, holder text not null, expires_at double precision not null);"
+
 CORE_STEPS: tuple[tuple[str, str], ...] = (
     ("m001_core", M001_CORE),
     ("m002_search", M002_SEARCH),
@@ -360,5 +362,6 @@ CORE_STEPS: tuple[tuple[str, str], ...] = (
     ("m006_question_vectors", M006_QUESTION_VECTORS),
     ("m007_topic_day_counts", M007_TOPIC_DAY_COUNTS),
     ("m008_drop_installs", M008_DROP_INSTALLS),
+    ("m009_leases", M009_LEASES),
 )
 """(name, SQL) in order; the set is recorded as ``agora`` (the SQLite migrations' name)."""
