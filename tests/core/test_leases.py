@@ -1,7 +1,7 @@
 """Named leases and the election over them, as replicas on one database (two connections) see them.
 
-The databases come from the ``replica_databases`` fixture, so the same checks run on any
-backend the fixture offers (SQLite files now; PostgreSQL once its fixture exists).
+The databases come from the ``replica_databases`` fixture: the same checks run on SQLite and on
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,6 +20,8 @@ from bot.store import open_database
 from bot.store.leases import Leases, as_database
 from bot.store.sql import Database
 from testing.polling import eventually
+
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
 
 
 class Clock:
@@ -32,10 +33,10 @@ class Clock:
 
 
 @pytest.fixture
-def replica_databases(tmp_path: Path) -> Iterator[tuple[Database, Database]]:
+def replica_databases(database_url: str) -> Iterator[tuple[Database, Database]]:
     """Two connections to one migrated database, as two replicas hold them."""
-    a = as_database(open_database(tmp_path / "agora.db"))
-    b = as_database(open_database(tmp_path / "agora.db"))
+    a = as_database(open_database(database_url))
+    b = as_database(open_database(database_url))
     yield a, b
     a.close()
     b.close()

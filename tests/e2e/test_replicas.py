@@ -23,6 +23,8 @@ import pytest
 
 from testing.replicas import SLACK_CHANNELS, Cluster
 
+pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
+
 LEASE = 3.0  # adapters.discord.gateway_lease: a standby takes over within LEASE + LEASE / 3 of the last renewal
 OTTAWA = SLACK_CHANNELS[0][0]
 
