@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import sys
@@ -33,12 +34,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from testing.postgres import Cluster as PostgresCluster
+from testing.postgres import running_cluster
 from testing.replicas import Cluster
 
 
-async def _measure(replicas: int, messages: int, networks: int, poll_seconds: float) -> dict[str, Any]:
+async def _measure(
+    replicas: int, messages: int, networks: int, poll_seconds: float, postgres: PostgresCluster | None = None
+) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="agora-bench-replicas-"))
-    database = str(workdir / "agora.db")
+    database = postgres.create_database() if postgres else str(workdir / "agora.db")
     try:
         async with Cluster(
             workdir, database, networks=networks, slack_pace=0, discord_pace=0, poll_seconds=poll_seconds
@@ -77,16 +82,24 @@ async def _measure(replicas: int, messages: int, networks: int, poll_seconds: fl
 
 
 def run(
-    counts: tuple[int, ...] = (1, 2, 4), messages: int = 600, networks: int = 10, poll_seconds: float = 0.05
+    counts: tuple[int, ...] = (1, 2, 4),
+    messages: int = 600,
+    networks: int = 10,
+    poll_seconds: float = 0.05,
+    backend: str = "sqlite",
 ) -> dict[str, Any]:
-    """Throughput per replica count, and its ratio to one replica (the first count)."""
+    """Throughput per replica count, and its ratio to one replica (the first count). ``backend``
+    "postgresql": each run on a fresh database of a private PostgreSQL cluster (testing/postgres.py)."""
     results = []
-    for count in counts:
-        figures = asyncio.run(_measure(count, messages, networks, poll_seconds))
-        print(f"replicas {count}: {figures}", file=sys.stderr, flush=True)
-        results.append(figures)
+    with contextlib.ExitStack() as stack:
+        postgres = stack.enter_context(running_cluster()) if backend == "postgresql" else None
+        for count in counts:
+            figures = asyncio.run(_measure(count, messages, networks, poll_seconds, postgres))
+            print(f"replicas {backend} {count}: {figures}", file=sys.stderr, flush=True)
+            results.append(figures)
     base = results[0]["copies_per_second"] or 1.0
     return {
+        "backend": backend,
         "messages": messages,
         "channels": networks * 4,
         "pace_s": 0,
@@ -101,6 +114,7 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--networks", type=int, default=10)
     parser.add_argument("--poll-seconds", type=float, default=0.05, help="[outbox] poll_seconds of the replicas")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite", help="the shared database")
     args = parser.parse_args()
     counts = tuple(int(n) for n in args.replicas.split(","))
-    print(json.dumps(run(counts, args.messages, args.networks, args.poll_seconds), indent=2))
+    print(json.dumps(run(counts, args.messages, args.networks, args.poll_seconds, args.backend), indent=2))
