@@ -70,7 +70,7 @@ def test_the_containers_config_parses_and_listens_where_the_image_says() -> None
 def test_compose_runs_one_agora_on_its_volume_and_optional_libretranslate() -> None:
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     services = compose["services"]
-    assert set(services) == {"agora", "libretranslate"}  # PostgreSQL and replicas stay commented out
+    assert set(services) == {"agora", "libretranslate"}
     agora = services["agora"]
     assert agora["build"] == "."
     assert "agora-data:/data" in agora["volumes"]
@@ -79,8 +79,30 @@ def test_compose_runs_one_agora_on_its_volume_and_optional_libretranslate() -> N
     assert any(port.endswith(":8080") for port in agora["ports"])
     assert services["libretranslate"]["profiles"] == ["libretranslate"]
     assert set(compose["volumes"]) >= {"agora-data"}
-    text = (ROOT / "compose.yaml").read_text()
-    assert "next release" in text and "#  postgres:" in text
+    assert "compose.replicas.yaml" in (ROOT / "compose.yaml").read_text()
+
+
+def test_replicas_compose_runs_two_agoras_on_postgresql_once_it_is_healthy() -> None:
+    compose = yaml.safe_load((ROOT / "compose.replicas.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "agora", "libretranslate"}
+    postgres, agora = services["postgres"], services["agora"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert postgres["environment"]["POSTGRES_DB"] == "agora"
+    assert agora["build"] == "." and agora["deploy"]["replicas"] == 2
+    assert agora["depends_on"]["postgres"]["condition"] == "service_healthy"
+    url = agora["environment"]["AGORA_DB"]
+    assert url.startswith("postgresql://agora:") and url.endswith("@postgres:5432/agora")
+    # One host port per replica; the files volume is shared by both.
+    assert agora["ports"] == ["127.0.0.1:8080-8081:8080"]
+    assert "agora-files:/data" in agora["volumes"]
+    assert set(compose["volumes"]) >= {"postgres-data", "agora-files"}
+    assert services["libretranslate"]["profiles"] == ["libretranslate"]
+
+
+def test_the_image_carries_the_postgresql_driver() -> None:
+    lock = (ROOT / "requirements.lock").read_text()
+    assert re.search(r"^psycopg==3\.", lock, re.M) and re.search(r"^psycopg-binary==3\.", lock, re.M)
 
 
 def test_systemd_unit_runs_agora_as_its_own_user_and_restarts_it() -> None:
