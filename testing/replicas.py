@@ -265,15 +265,15 @@ gateway_lease = {self.gateway_lease}
     async def post_slack(self, channel: str, token: int) -> None:
         await self.slack.user_posts(channel, "U0ANA", f"Q{token:04d} how do you fund shelters?")
 
-    def posts(self) -> dict[str, Counter[int]]:
-        """Per linked channel, how many times each token was posted there by Agora."""
-        out: dict[str, Counter[int]] = {ref: Counter() for ref in self.refs()}
+    def sequences(self) -> dict[str, list[int]]:
+        """Per linked channel, the tokens Agora posted there, in the order the platform received them."""
+        out: dict[str, list[int]] = {ref: [] for ref in self.refs()}
         slack_refs = {link.key: self.ref(link) for link in self.links if link.platform == "slack"}
         for record in self.slack.records:
             if record["op"] == "post" and record.get("channel") in slack_refs:
                 m = TOKEN.search(record.get("text") or "")
                 if m:
-                    out[slack_refs[record["channel"]]][int(m.group(1))] += 1
+                    out[slack_refs[record["channel"]]].append(int(m.group(1)))
         for link in self.links:
             if link.platform != "discord":
                 continue
@@ -281,8 +281,12 @@ gateway_lease = {self.gateway_lease}
             for record in self.discord.records.get(str(self.discord_ids[link.key]), []):
                 m = TOKEN.search(record.get("content") or "") if record.get("op") == "post" else None
                 if m:
-                    out[ref][int(m.group(1))] += 1
+                    out[ref].append(int(m.group(1)))
         return out
+
+    def posts(self) -> dict[str, Counter[int]]:
+        """Per linked channel, how many times each token was posted there by Agora."""
+        return {ref: Counter(tokens) for ref, tokens in self.sequences().items()}
 
     def copies_of(self, token: int) -> dict[str, int]:
         """How many copies of ``token`` each linked channel received."""

@@ -98,6 +98,11 @@ async def test_slack_events_keep_flowing_when_one_of_two_connected_replicas_is_k
     await cluster.until(lambda: cluster.settled(survivor), "the outbox to settle")
     for token in range(messages):
         assert once_everywhere_but(cluster, token, source), (token, cluster.copies_of(token))
+    # In order per channel: every destination received the copies in one and the same order, the order in
+    # which the core stored the originals (two replicas store concurrent events in their commit order).
+    sequences = cluster.sequences()
+    orders = {ref: sequences[ref] for ref in cluster.network_of(source) if ref != source}
+    assert len({tuple(tokens) for tokens in orders.values()}) == 1, orders
     assert len(shares) == 2, shares  # Slack spread the events over both replicas before the kill
     assert cluster.duplicates() == {} and cluster.slack.events_unacknowledged == 0
     print(
