@@ -329,6 +329,22 @@ def test_the_newest_debian_server_is_found_and_none_is_an_error(tmp_path: Path) 
 SEAM_TESTS = "tests/core/test_sql_seam.py"
 
 
+def test_without_a_server_the_tests_skip_unless_ci_requires_them() -> None:
+    from testing.postgres import PostgresMissing
+    from tests.fixtures.postgres import missing_server
+
+    def absent() -> Path:
+        raise PostgresMissing("PostgreSQL server binaries not found: apt-get install postgresql")
+
+    def present() -> Path:
+        return Path("/usr/lib/postgresql/15/bin")
+
+    reason = missing_server({}, absent)
+    assert reason is not None and "apt-get install postgresql" in reason and "AGORA_TEST_POSTGRES=1" in reason
+    assert missing_server({"AGORA_TEST_POSTGRES": "1"}, absent) is None  # CI: start_cluster fails instead
+    assert missing_server({}, present) is None
+
+
 def test_switching_postgresql_off_skips_its_tests() -> None:
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
