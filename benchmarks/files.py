@@ -93,7 +93,7 @@ async def _bench(megabytes: int) -> dict[str, Any]:
             "bot_peak_rss_after_mb": round(_rss_mb(pid, "VmHWM"), 1),
             "bot_rss_after_mb": round(_rss_mb(pid, "VmRSS"), 1),
         }
-        assert platforms.stop_bot() == 0
+        assert await platforms.stop_bot() == 0
         return figures
     finally:
         await platforms.stop()

@@ -42,7 +42,7 @@ async def _bench(messages: int, channels: int, translation: str) -> dict[str, An
         figures = await load(platforms, messages=messages, slack_pace=SLACK_PACE)
         chosen = [line for line in platforms.log.read_text().splitlines() if "translation backend" in line]
         figures["translation"] = chosen[-1].split(": ", 1)[-1] if chosen else translation
-        assert platforms.stop_bot() == 0
+        assert await platforms.stop_bot() == 0
         platforms.check_exactly_once_in_order()
         figures["exactly_once_in_order"] = True
         return figures

@@ -102,7 +102,7 @@ class Platforms:
         await self.slack.start()
 
     async def stop(self) -> None:
-        self.stop_bot()
+        await self.stop_bot()
         await self.slack.stop()
         await self.discord.stop()
 
@@ -189,15 +189,17 @@ class Platforms:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
-    def stop_bot(self) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
+    async def stop_bot(self) -> int | None:
+        """SIGTERM and wait, off the loop: the fakes on this loop must answer the bot's goodbyes."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return proc.returncode if proc else None
+        proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(20)
+            return await asyncio.to_thread(proc.wait, 20)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(5)
+            proc.kill()
+            return await asyncio.to_thread(proc.wait, 5)
 
     def peak_rss_mb(self) -> float:
         """The bot's peak resident memory so far (VmHWM)."""

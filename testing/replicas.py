@@ -11,6 +11,7 @@ their records. Messages carry a token (``Q0042``) so each post can be traced to 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -119,7 +120,7 @@ class Cluster:
 
     async def __aexit__(self, *exc: object) -> None:
         for replica in self.replicas:
-            self.stop(replica)
+            await self.stop(replica)
         await self.slack.stop()
         await self.discord.stop()
 
@@ -208,15 +209,17 @@ gateway_lease = {self.gateway_lease}
         replica.proc.send_signal(signal.SIGKILL)
         replica.proc.wait(10)
 
-    def stop(self, replica: Replica) -> int | None:
-        if replica.proc is None or replica.proc.poll() is not None:
-            return replica.proc.returncode if replica.proc else None
-        replica.proc.send_signal(signal.SIGTERM)
+    async def stop(self, replica: Replica) -> int | None:
+        """SIGTERM and wait, off the loop: the fakes on this loop must answer the replica's goodbyes."""
+        proc = replica.proc
+        if proc is None or proc.poll() is not None:
+            return proc.returncode if proc else None
+        proc.send_signal(signal.SIGTERM)
         try:
-            return replica.proc.wait(30)
+            return await asyncio.to_thread(proc.wait, 30)
         except subprocess.TimeoutExpired:
-            replica.proc.kill()
-            return replica.proc.wait(5)
+            proc.kill()
+            return await asyncio.to_thread(proc.wait, 5)
 
     async def get(self, replica: Replica, path: str) -> tuple[int, str]:
         try:

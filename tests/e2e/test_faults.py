@@ -38,5 +38,5 @@ async def test_faults_lose_nothing_and_do_not_stall_healthy_channels(platforms: 
     figures = await chaos(p)
     print("chaos:", json.dumps(figures))
     assert figures["slack_socket_connections"] >= 3
-    assert p.stop_bot() == 0
+    assert await p.stop_bot() == 0
     p.check_exactly_once_in_order()

@@ -45,6 +45,6 @@ async def test_two_sigkills_during_a_burst_lose_and_double_nothing(platforms: Pl
     await p.until(p.complete, 300, "every copy delivered")
     # Count only once nothing is pending or being sent: a duplicate would have been posted by then.
     await eventually(lambda: database_settled(p.workdir / "agora.db"), "the outbox to settle")
-    assert p.stop_bot() == 0
+    assert await p.stop_bot() == 0
     figures = p.check_exactly_once_in_order()
     assert figures["copies"] == total

@@ -151,11 +151,11 @@ name = "demo"
         for bot in self.bots:
             if bot.proc is not None and bot.proc.poll() is None:
                 bot.proc.send_signal(signal.SIGTERM)
-                try:
-                    bot.proc.wait(20)
+                try:  # off the loop: the fake Slack on this loop must answer the bot's goodbyes
+                    await asyncio.to_thread(bot.proc.wait, 20)
                 except subprocess.TimeoutExpired:
                     bot.proc.kill()
-                    bot.proc.wait(5)
+                    await asyncio.to_thread(bot.proc.wait, 5)
         await self.slack.stop()
 
     # ------------------------------------------------------------ traffic and checks
