@@ -104,8 +104,6 @@ class Connections:
         self._was_up: set[str] = set()
         self.fatal: str | None = None
         self._fatal_event: asyncio.Event | None = None
-        if db is not None:
-            _create_table(db)
 
     def supervisor(self, adapter: str) -> Supervisor:
         """The handle one adapter uses to report and reconnect."""
@@ -206,16 +204,8 @@ class Connections:
             self.report(name, STOPPED)
 
 
-def _create_table(db: Database) -> None:
-    db.execute(
-        f"create table if not exists {TABLE} (adapter text primary key, state text, since float, "
-        "last_error text, reconnects integer, pid integer, updated_at float)"
-    )
-
-
 def recorded(db: Database) -> list[tuple[ConnectionStatus, int]]:
     """What ``agora run`` last recorded per adapter, with its process id (for ``agora doctor``)."""
-    _create_table(db)
     return [
         (ConnectionStatus(r["adapter"], r["state"], r["since"], r["last_error"] or "", r["reconnects"]), r["pid"] or 0)
         for r in db.query(f"select * from {TABLE} order by adapter")

@@ -240,3 +240,23 @@ def m009_leases(db: Database) -> None:
     db.table("leases").create(
         {"name": str, "holder": str, "expires_at": float}, pk="name", not_null={"holder", "expires_at"}
     )
+
+
+@migrations()
+def m010_connection_state(db: Database) -> None:
+    """Each adapter's last recorded connection state (:mod:`bot.supervision`, read by ``agora doctor``).
+
+    Earlier versions created this table on first use; ``if_not_exists`` keeps such a table and its rows."""
+    db.table("connection_state").create(
+        {
+            "adapter": str,
+            "state": str,
+            "since": float,
+            "last_error": str,
+            "reconnects": int,
+            "pid": int,
+            "updated_at": float,
+        },
+        pk="adapter",
+        if_not_exists=True,
+    )

@@ -352,6 +352,10 @@ M008_DROP_INSTALLS = "drop table if exists installs;"
 """SQLite's m001 created ``installs`` and m008 dropped it; PostgreSQL never had it."""
 
 M009_LEASES = "create table leases (name text primary key, holder text not null, expires_at double precision not null);"
+M010_CONNECTION_STATE = (
+    "create table if not exists connection_state (adapter text primary key, state text, since double precision, "
+    "last_error text, reconnects integer, pid integer, updated_at double precision);"
+)
 
 CORE_STEPS: tuple[tuple[str, str], ...] = (
     ("m001_core", M001_CORE),
@@ -363,5 +367,6 @@ CORE_STEPS: tuple[tuple[str, str], ...] = (
     ("m007_topic_day_counts", M007_TOPIC_DAY_COUNTS),
     ("m008_drop_installs", M008_DROP_INSTALLS),
     ("m009_leases", M009_LEASES),
+    ("m010_connection_state", M010_CONNECTION_STATE),
 )
 """(name, SQL) in order; the set is recorded as ``agora`` (the SQLite migrations' name)."""

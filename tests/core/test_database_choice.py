@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -49,6 +50,22 @@ def test_a_sqlite_file_is_migrated_once_and_recorded_where_sqlite_utils_records_
     assert applied == sorted(set(applied)) and applied[0] == "m001_core" and "m008_drop_installs" in applied
     assert [r[0] for r in db.execute("pragma journal_mode").fetchall()] == ["wal"]
     assert [r[0] for r in db.execute("pragma foreign_keys").fetchall()] == [1]
+    db.close()
+
+
+def test_a_connection_state_table_made_on_first_use_by_an_older_version_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "agora.db"
+    old = sqlite3.connect(path)
+    old.execute(
+        "create table connection_state (adapter text primary key, state text, since float, "
+        "last_error text, reconnects integer, pid integer, updated_at float)"
+    )
+    old.execute("insert into connection_state (adapter, state) values ('slack', 'up')")
+    old.commit()
+    old.close()
+    db = open_database(path)
+    assert [r["state"] for r in db.query("select state from connection_state")] == ["up"]
+    assert any(r["name"] == "m010_connection_state" for r in db.query("select name from _sqlite_migrations"))
     db.close()
 
 
