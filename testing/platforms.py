@@ -24,6 +24,7 @@ from typing import Any
 
 from testing.discord_server import FakeDiscord
 from testing.polling import eventually
+from testing.processes import stop_process
 from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
 
 TOKEN = re.compile(r"Q(\d{4,6})")
@@ -190,16 +191,7 @@ class Platforms:
         self.proc.wait(10)
 
     async def stop_bot(self) -> int | None:
-        """SIGTERM and wait, off the loop: the fakes on this loop must answer the bot's goodbyes."""
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return proc.returncode if proc else None
-        proc.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.to_thread(proc.wait, 20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return await asyncio.to_thread(proc.wait, 5)
+        return await stop_process(self.proc)
 
     def peak_rss_mb(self) -> float:
         """The bot's peak resident memory so far (VmHWM)."""

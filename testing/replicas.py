@@ -11,7 +11,6 @@ their records. Messages carry a token (``Q0042``) so each post can be traced to 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -29,6 +28,7 @@ import aiohttp
 
 from testing.discord_server import FakeDiscord
 from testing.polling import eventually
+from testing.processes import stop_process
 from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
 
 TOKEN = re.compile(r"Q(\d{4,6})")
@@ -210,16 +210,7 @@ gateway_lease = {self.gateway_lease}
         replica.proc.wait(10)
 
     async def stop(self, replica: Replica) -> int | None:
-        """SIGTERM and wait, off the loop: the fakes on this loop must answer the replica's goodbyes."""
-        proc = replica.proc
-        if proc is None or proc.poll() is not None:
-            return proc.returncode if proc else None
-        proc.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.to_thread(proc.wait, 30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return await asyncio.to_thread(proc.wait, 5)
+        return await stop_process(replica.proc, grace=30)
 
     async def get(self, replica: Replica, path: str) -> tuple[int, str]:
         try:

@@ -31,6 +31,7 @@ import aiohttp
 import pytest
 
 from testing.polling import eventually
+from testing.processes import stop_process
 from testing.slack_server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
 
 TOKEN = re.compile(r"Q(\d{4})")
@@ -149,13 +150,7 @@ name = "demo"
 
     async def stop(self) -> None:
         for bot in self.bots:
-            if bot.proc is not None and bot.proc.poll() is None:
-                bot.proc.send_signal(signal.SIGTERM)
-                try:  # off the loop: the fake Slack on this loop must answer the bot's goodbyes
-                    await asyncio.to_thread(bot.proc.wait, 20)
-                except subprocess.TimeoutExpired:
-                    bot.proc.kill()
-                    await asyncio.to_thread(bot.proc.wait, 5)
+            await stop_process(bot.proc)
         await self.slack.stop()
 
     # ------------------------------------------------------------ traffic and checks
