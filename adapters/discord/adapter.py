@@ -75,6 +75,7 @@ FIND_SENT_LOOKBACK = 25
 CATCH_UP_CHANNELS_AT_ONCE = 4
 SENT_KEPT_SECONDS = 14 * 24 * 3600
 SEEN_NAMES = 5000
+CAUGHT_UP_REMEMBERED = 2000  # ids handed over by catch-up, so the same message arriving live is not handed twice
 SHARD = 0  # Agora runs one gateway session per bot token (shard 0 of 1)
 
 
@@ -149,6 +150,7 @@ class DiscordAdapter:
         self._reconnecting: asyncio.Task[None] | None = None
         self._gap = False  # the connection crashed: catch up even if the session resumes
         self._seen_names: dict[int, str] = {}
+        self._caught_up: dict[int, None] = {}  # insertion-ordered, bounded by CAUGHT_UP_REMEMBERED
         self._mentioned_channels: dict[int, str] = {}  # names crossposts give for other servers' channels
         self._leadership: Leadership | None = None  # the gateway lease among replicas
         self._gateway_wanted = False  # this replica holds the gateway lease: keep the session open
@@ -483,6 +485,8 @@ class DiscordAdapter:
                 return
         lock = self._lock(where[0].channel)
         async with lock:
+            if message.id in self._caught_up:  # posted while its channel caught up, and fetched with it
+                return
             await self.deliver(self._incoming(message, where), message.id)
 
     def _remember_names(self, message: discord.Message) -> None:
@@ -597,6 +601,9 @@ class DiscordAdapter:
             where = await self.where(guild_id, message.channel)
             if where is not None:
                 await self.deliver(self._incoming(message, where), message.id)
+                self._caught_up[message.id] = None
+                while len(self._caught_up) > CAUGHT_UP_REMEMBERED:
+                    del self._caught_up[next(iter(self._caught_up))]
 
     # ------------------------------------------------------------ posting
 
