@@ -687,16 +687,32 @@ class Store:
         return privacy.erase_messages(self.db, ids)
 
     def queue_copy_deletes(self, message_ids: Sequence[int]) -> list[ChannelRef]:
-        """Delete every posted copy of these messages on the platforms; the channels to wake."""
+        """Delete every posted copy of these messages on the platforms; the channels to wake.
+
+        The messages are marked deleted first, network by network, and the deletes queued after:
+        the lock order of every relay on PostgreSQL (count changes, then the outbox; see
+        :mod:`bot.store.postgres_schema`), so an erasure and a relay never wait for each other both ways.
+        """
         channels: set[ChannelRef] = set()
         with self.transaction():
+            for message_id in self._by_network(message_ids):
+                self.delete_message(message_id)
             for message_id in message_ids:
                 for copy in self.copies_of(message_id):
                     if copy.platform_ids:
                         self.enqueue(copy.channel, copy.id, DELETE)
                         channels.add(copy.channel)
-                self.delete_message(message_id)
         return sorted(channels)
+
+    def _by_network(self, message_ids: Sequence[int]) -> list[int]:
+        """These messages' ids ordered by network, then id (unknown ids left out)."""
+        found: list[tuple[str, int]] = []
+        for i in range(0, len(message_ids), 500):
+            chunk = list(message_ids[i : i + 500])
+            sql = f"select network, id from messages where id in ({placeholders(len(chunk))})"
+            rows = self.db.execute(sql, chunk).fetchall()
+            found.extend((str(network), int(message_id)) for network, message_id in rows)
+        return [message_id for _, message_id in sorted(found)]
 
     # ------------------------------------------------------------ topic corrections
 

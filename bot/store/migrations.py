@@ -260,3 +260,9 @@ def m010_connection_state(db: Database) -> None:
         pk="adapter",
         if_not_exists=True,
     )
+
+
+@migrations()
+def m011_counts_lock_order(db: Database) -> None:
+    """Nothing on SQLite: its writers take the database's one lock up front. On PostgreSQL count changes
+    take the network's lock first (:mod:`bot.store.postgres_schema`, "Lock order")."""

@@ -31,6 +31,15 @@ What PostgreSQL does its own way:
   differ (link order, thread order), and per-channel locks taken in two orders
   would deadlock; one lock per network cannot. Enqueues of one network wait for
   each other's commit, a few milliseconds.
+- **Lock order** (m011): a transaction that changes a message's counts takes that
+  same network lock *before* it touches a count row. A relay (count rows, then
+  the outbox) and an erasure or delete (outbox, then count rows) otherwise held
+  one lock each and waited for the other's (PostgreSQL killed one with 40P01);
+  two transactions changing several threads' counts (an erasure, a topic
+  correction) could lock those rows in opposite orders. With the network lock
+  first, the second transaction of a network waits at its first count change or
+  enqueue, holding nothing the first needs. (SQLite has one writer at a time:
+  every write transaction takes the database lock up front.)
 """
 
 from __future__ import annotations
@@ -351,6 +360,30 @@ insert into topic_day_counts {EXPECTED_COUNTS};
 M008_DROP_INSTALLS = "drop table if exists installs;"
 """SQLite's m001 created ``installs`` and m008 dropped it; PostgreSQL never had it."""
 
+# The network's lock first, then the count rows: see the module docstring ("Lock order").
+M011_COUNTS_LOCK_ORDER = f"""
+create or replace function agora_count_message(m messages, sign integer) returns void language plpgsql as $fn$
+begin
+    perform pg_advisory_xact_lock({OUTBOX_LOCK}, hashtext(m.network));
+    insert into topic_day_counts (network, day, topic, channel, city, country, question_id, messages, replies)
+    select m.network, {_DAY.format(row="m")}, t.topic, m.channel, coalesce(m.city, ''), coalesce(m.country, ''),
+           coalesce(m.root_id, m.id), sign * count(*), sign * count(*) * (m.root_id is not null)::integer
+    from (select '' as topic
+          union all
+          select value from jsonb_array_elements_text(coalesce(m.topics, '[]')::jsonb)) t
+    group by t.topic
+    order by t.topic
+    on conflict (network, day, topic, channel, city, country, question_id) do update
+        set messages = topic_day_counts.messages + excluded.messages,
+            replies = topic_day_counts.replies + excluded.replies;
+    if sign < 0 then
+        delete from topic_day_counts
+        where network = m.network and day = {_DAY.format(row="m")} and messages = 0 and replies = 0;
+    end if;
+end
+$fn$;
+"""
+
 M009_LEASES = "create table leases (name text primary key, holder text not null, expires_at double precision not null);"
 M010_CONNECTION_STATE = (
     "create table if not exists connection_state (adapter text primary key, state text, since double precision, "
@@ -368,5 +401,6 @@ CORE_STEPS: tuple[tuple[str, str], ...] = (
     ("m008_drop_installs", M008_DROP_INSTALLS),
     ("m009_leases", M009_LEASES),
     ("m010_connection_state", M010_CONNECTION_STATE),
+    ("m011_counts_lock_order", M011_COUNTS_LOCK_ORDER),
 )
 """(name, SQL) in order; the set is recorded as ``agora`` (the SQLite migrations' name)."""
