@@ -50,6 +50,7 @@ from bot.richtext import RichText
 from bot.search import Search
 from bot.similar import SimilarQuestions, Tuning
 from bot.store import Store, open_database
+from bot.store.wakeups import outbox_wakeups
 from bot.supervision import Connections
 from bot.tagging import TopicTagger, corrections_loader, load_topic_model
 from bot.topics import Tagger, default_tagger
@@ -170,7 +171,9 @@ class Agora:
         self.composer = Composer(
             self.store, TimedTranslator(self.translator, self.metrics), self.tagger, self.catalog, self.files
         )
-        self.outbox = Outbox(self.store, self.adapters, self.composer, config.outbox, clock)
+        self.outbox = Outbox(
+            self.store, self.adapters, self.composer, config.outbox, clock, wakeups=outbox_wakeups(self.db)
+        )
         self.deliveries = Deliveries(self.store, self.catalog, self.outbox.wake)
         self.outbox.on_parked = self.deliveries.on_parked
         self.outbox.on_delivered = self.operations.delivered

@@ -55,7 +55,7 @@ class OutboxConfig:
     backoff_max: float = 300.0
     settle: float = 10.0
     lease_seconds: float = 60.0  # a channel left by a dead process is taken over after this
-    poll_seconds: float = 1.0  # how often idle workers look for rows other processes added
+    poll_seconds: float = 1.0  # how often idle workers look for rows other processes added (PostgreSQL: a fallback)
 
 
 SIMILAR_THRESHOLD = 0.41  # chosen by cross-validation on tests/data/similar_tuning.jsonl (README)

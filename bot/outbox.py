@@ -9,7 +9,10 @@ Several processes may share the database: a worker delivers only while its
 process holds the channel's lease, and claims each row before posting it
 (:mod:`bot.store.claims`), so two processes never send the same delivery and a
 dead process's channels are taken over when its leases lapse. A supervisor
-restarts workers and finds rows other processes added.
+restarts workers and finds rows other processes added. Where the database
+announces other processes' new rows as they commit (:mod:`bot.store.wakeups`,
+PostgreSQL), the worker holding the channel is woken at once; elsewhere, and
+while that announcement channel is down, idle workers look every ``poll_seconds``.
 
 Exactly once: a part is claimed (``sending``) before the platform call and
 recorded right after it. A row found ``sending`` at start-up, or retried after
@@ -36,6 +39,7 @@ from bot.events import ChannelRef, MessageRef
 from bot.ports import Adapter, FileTransfer
 from bot.store import CANCELLED, DELETE, DONE, EDIT, PARKED, PENDING, SEND, SENDING, OutboxRow, Store
 from bot.store.claims import Claims, process_owner
+from bot.store.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 IDLE_EXIT = 30.0
@@ -60,8 +64,10 @@ class Outbox:
         clock: Callable[[], float] = time.time,
         on_parked: Callable[[OutboxRow], None] | None = None,
         owner: str | None = None,
+        wakeups: Wakeups | None = None,
     ) -> None:
         self.store = store
+        self.wakeups = wakeups
         self.on_parked = on_parked
         self.on_delivered: Callable[[OutboxRow, str], None] = lambda _row, _state: None  # metrics
         self.adapters = adapters
@@ -75,6 +81,7 @@ class Outbox:
         self._held_until: dict[ChannelRef, float] = {}
         self._other_until: dict[ChannelRef, float] = {}
         self._supervisor: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
         self._stopping = False
 
     def start(self) -> None:
@@ -84,6 +91,16 @@ class Outbox:
         for ref in self.store.channels_with_work():
             self.wake(ref)
         self._supervisor = asyncio.create_task(self._supervise(), name="outbox supervisor")
+        if self.wakeups is not None:
+            self._listener = asyncio.create_task(self.wakeups.run(self.wake, self._wake_all), name="outbox wake-ups")
+
+    def _wake_all(self) -> None:
+        """Wake every channel with unfinished rows (after wake-ups from other processes may have been missed)."""
+        try:
+            for ref in self.store.channels_with_work():
+                self.wake(ref)
+        except Exception as exc:  # the supervisor's next round finds them
+            log.warning("outbox: could not look for channels with work: %r", exc)
 
     def wake(self, ref: ChannelRef) -> None:
         """Tell a channel's worker there is work, starting it if needed."""
@@ -112,10 +129,11 @@ class Outbox:
     async def stop(self, grace: float = 5.0) -> None:
         """Let in-flight posts finish for up to ``grace`` seconds; pending rows stay for next time."""
         self._stopping = True
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            await asyncio.gather(self._supervisor, return_exceptions=True)
-            self._supervisor = None
+        for task in (self._supervisor, self._listener):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._supervisor = self._listener = None
         for event in self._wakeups.values():
             event.set()
         tasks = [t for t in self._workers.values() if not t.done()]
@@ -133,7 +151,8 @@ class Outbox:
 
     async def _supervise(self) -> None:
         """Every ``poll_seconds``: a worker for every channel with unfinished rows (rows other
-        processes added, workers that died); now and then, forget event keys nobody redelivers."""
+        processes added without a wake-up, workers that died); now and then, forget event keys nobody
+        redelivers."""
         failures = 0
         pruned_at = 0.0
         while not self._stopping:

@@ -266,3 +266,9 @@ def m010_connection_state(db: Database) -> None:
 def m011_counts_lock_order(db: Database) -> None:
     """Nothing on SQLite: its writers take the database's one lock up front. On PostgreSQL count changes
     take the network's lock first (:mod:`bot.store.postgres_schema`, "Lock order")."""
+
+
+@migrations()
+def m012_outbox_notify(db: Database) -> None:
+    """Nothing on SQLite, whose processes poll for each other's deliveries. On PostgreSQL new outbox rows
+    are announced to the other replicas as they commit (:mod:`bot.store.wakeups`)."""

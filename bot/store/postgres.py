@@ -19,9 +19,10 @@ database by its URL without the password; the password is never logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -31,12 +32,14 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from bot.errors import StoreError
-from bot.store.postgres_schema import CORE_STEPS
+from bot.events import ChannelRef
+from bot.store.postgres_schema import CORE_STEPS, OUTBOX_NOTICES
 from bot.store.postgres_search import PostgresFullText
 from bot.store.sql import POSTGRESQL, Cursor, Database, qmark_to_format
 
 __all__ = [
     "CORE_STEPS",
+    "OutboxNotices",
     "PostgresDatabase",
     "PostgresFullText",
     "apply_steps",
@@ -49,6 +52,11 @@ log = logging.getLogger(__name__)
 MIGRATIONS_TABLE = "agora_migrations"
 MIGRATIONS_LOCK = 0x61676F7261  # "agora": the advisory lock key every replica's migration takes
 CONNECT_TIMEOUT = 10
+LISTENER_NAME = "agora wake-ups"  # application_name of the listening connection in pg_stat_activity
+KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+"""TCP keepalives for the listening connection: it only reads, so without them a silently dead
+peer (a failover, a dropped NAT entry) would leave it waiting for notices forever."""
+RELISTEN_MAX = 30.0
 
 
 def redact(url: str) -> str:
@@ -113,6 +121,7 @@ class PostgresDatabase:
         conn.autocommit = True
         self.conn = conn
         self.url = redact(url)
+        self._conninfo = url  # what further connections (a replacement, the wake-ups listener) are opened with
         self._options = dict(options or {})  # what a replacement connection is opened with
         self._blocks = 0  # open transaction() blocks: a connection lost inside one is not replaced there
         self._closed = False
@@ -214,6 +223,64 @@ def open_postgres_reader(url: str) -> PostgresDatabase:
     pool would add a dependency and nothing else; a dropped connection is replaced on next use."""
     options = {"options": "-c default_transaction_read_only=on"}
     return PostgresDatabase(connect(url, **options), url, options)
+
+
+class OutboxNotices:
+    """:class:`bot.store.wakeups.Wakeups` on PostgreSQL: ``LISTEN`` on a connection of its own, on the loop.
+
+    Notices from this process's own connection are skipped (it woke its worker itself). A lost
+    connection is logged once and opened again with growing pauses (up to :data:`RELISTEN_MAX`);
+    meanwhile the outbox polls.
+    """
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+        self.backend_pid: int | None = None  # the listening connection's server process, while listening
+
+    async def run(self, wake: Callable[[ChannelRef], None], missed: Callable[[], None]) -> None:
+        failures = 0
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.db._conninfo,
+                    autocommit=True,
+                    connect_timeout=CONNECT_TIMEOUT,
+                    application_name=LISTENER_NAME,
+                    **KEEPALIVES,
+                ) as conn:
+                    await conn.execute(f"listen {OUTBOX_NOTICES}")
+                    self.backend_pid = conn.info.backend_pid
+                    if failures:
+                        log.info("database %s: listening for other replicas' deliveries again", self.db.url)
+                    failures = 0
+                    missed()
+                    async for notice in conn.notifies():
+                        if notice.pid != self._own_pid():
+                            self._wake(wake, notice.payload)
+            except psycopg.Error as exc:
+                self.backend_pid = None
+                failures += 1
+                if failures == 1:
+                    log.warning(
+                        "database %s: cannot listen for other replicas' deliveries (%s); polling until it can",
+                        self.db.url,
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    )
+            await asyncio.sleep(min(RELISTEN_MAX, 0.2 * 2 ** min(failures, 10)))
+
+    def _own_pid(self) -> int | None:
+        try:
+            return self.db.conn.info.backend_pid
+        except psycopg.Error:  # the main connection is down: nothing it queued can arrive
+            return None
+
+    def _wake(self, wake: Callable[[ChannelRef], None], payload: str) -> None:
+        try:
+            ref = ChannelRef.parse(payload)
+        except ValueError:
+            log.warning("database %s: ignored an outbox notice for %r", self.db.url, payload[:100])
+            return
+        wake(ref)
 
 
 def apply_steps(db: Database, set_name: str, steps: Sequence[tuple[str, str]]) -> list[str]:

@@ -31,6 +31,11 @@ What PostgreSQL does its own way:
   differ (link order, thread order), and per-channel locks taken in two orders
   would deadlock; one lock per network cannot. Enqueues of one network wait for
   each other's commit, a few milliseconds.
+- **Wake-ups** (m012): a trigger announces each new outbox row (and each parked
+  row put back in line) with ``NOTIFY agora_outbox, '<channel>'``. PostgreSQL
+  delivers it when the transaction commits, once per channel per transaction,
+  to every replica listening (:mod:`bot.store.wakeups`): the one holding the
+  channel's lease sends at once instead of at its next poll.
 - **Lock order** (m011): a transaction that changes a message's counts takes that
   same network lock *before* it touches a count row. A relay (count rows, then
   the outbox) and an erasure or delete (outbox, then count rows) otherwise held
@@ -46,6 +51,7 @@ from __future__ import annotations
 
 DAY_SECONDS = 86400
 OUTBOX_LOCK = 0x6F7478  # the first key of the outbox order locks (the second: hashtext of the network)
+OUTBOX_NOTICES = "agora_outbox"  # the NOTIFY channel: a delivery was queued for the channel in the payload
 
 SEARCH_VECTOR = "agora_search_vector"
 """SQL function: ``plain`` text → the tsvector the search indexes hold."""
@@ -384,6 +390,19 @@ end
 $fn$;
 """
 
+# A new row, or a parked row put back in line: the channel in the payload has work (bot.store.wakeups).
+M012_OUTBOX_NOTIFY = f"""
+create function agora_outbox_notify() returns trigger language plpgsql as $fn$
+begin
+    perform pg_notify('{OUTBOX_NOTICES}', new.channel);
+    return null;
+end
+$fn$;
+create trigger outbox_notify after insert on outbox for each row execute function agora_outbox_notify();
+create trigger outbox_notify_retry after update of state on outbox
+    for each row when (old.state = 'parked' and new.state = 'pending') execute function agora_outbox_notify();
+"""
+
 M009_LEASES = "create table leases (name text primary key, holder text not null, expires_at double precision not null);"
 M010_CONNECTION_STATE = (
     "create table if not exists connection_state (adapter text primary key, state text, since double precision, "
@@ -402,5 +421,6 @@ CORE_STEPS: tuple[tuple[str, str], ...] = (
     ("m009_leases", M009_LEASES),
     ("m010_connection_state", M010_CONNECTION_STATE),
     ("m011_counts_lock_order", M011_COUNTS_LOCK_ORDER),
+    ("m012_outbox_notify", M012_OUTBOX_NOTIFY),
 )
 """(name, SQL) in order; the set is recorded as ``agora`` (the SQLite migrations' name)."""
