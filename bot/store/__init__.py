@@ -28,12 +28,12 @@ from bot.events import Attachment, ChannelRef
 from bot.model import Channel, Copy, Network, StoredMessage
 from bot.richtext import RichText, from_json, to_json, to_plain
 from bot.store import privacy
-from bot.store.connect import BUSY_TIMEOUT_MS, open_database, open_read_database
+from bot.store.connect import BUSY_TIMEOUT_MS, open_database, open_read_database, open_reader_of
 from bot.store.fulltext import FullText, full_text
 from bot.store.privacy import Removed
 from bot.store.sql import SQLITE, Database, insert, one, placeholders, update, upsert
 
-__all__ = ["BUSY_TIMEOUT_MS", "Database", "Store", "open_database", "open_read_database"]
+__all__ = ["BUSY_TIMEOUT_MS", "Database", "Store", "open_database", "open_read_database", "open_reader_of"]
 
 SEND, EDIT, DELETE = "send", "edit", "delete"
 PENDING, SENDING, DONE, PARKED, CANCELLED = "pending", "sending", "done", "parked", "cancelled"

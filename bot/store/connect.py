@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.errors import StoreError
 from bot.store.migrations import migrations
 from bot.store.schema import apply_migrations, postgres_module
-from bot.store.sql import Database, SqliteDatabase
+from bot.store.sql import POSTGRESQL, Database, SqliteDatabase
 
 BUSY_TIMEOUT_MS = 30000
 MEMORY = ":memory:"
@@ -82,3 +82,15 @@ def open_read_database(target: Path | str) -> Database:
     except sqlite3.Error as exc:
         raise StoreError(f"database {target}: {exc}") from exc
     return SqliteDatabase(conn, str(target))
+
+
+def open_reader_of(db: Database) -> Database:
+    """A read connection (as :func:`open_read_database` opens) to the database ``db`` is connected to.
+
+    On PostgreSQL ``db`` itself opens it, with the credentials it was opened with: :attr:`Database.url`
+    shows none, so a reader cannot be opened from it.
+    """
+    if db.dialect == POSTGRESQL:
+        reader: Database = postgres_module().reader_of(db)
+        return reader
+    return open_read_database(db.url)

@@ -14,7 +14,10 @@ Heavy reads (:mod:`bot.reads`) run on connections of their own
 (:func:`open_postgres_reader`), read-only at the session level.
 
 psycopg's errors become :class:`bot.errors.StoreError` at this boundary, naming the
-database by its URL without the password; the password is never logged.
+database by its URL without the password; the password is never logged. The configured
+URL, credentials included, lives only on the :class:`PostgresDatabase` opened with it
+(not in :attr:`~PostgresDatabase.url`, its ``repr`` or any module state), which opens the
+further connections to the same database: replacements, readers, the wake-ups listener.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlencode, urlsplit
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -45,6 +48,7 @@ __all__ = [
     "apply_steps",
     "open_postgres",
     "open_postgres_reader",
+    "reader_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,7 +65,10 @@ RELISTEN_MAX = 30.0
 
 def redact(url: str) -> str:
     """``url`` without its password (in the authority or as a ``password=`` parameter)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unparseable (libpq will say why): show nothing of it that could be a password
+        return f"{url.partition('://')[0]}://(unreadable URL)"
     userinfo, at, hostport = parts.netloc.rpartition("@")
     netloc = f"{userinfo.split(':', 1)[0]}@{hostport}" if at else parts.netloc
     pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -71,6 +78,27 @@ def redact(url: str) -> str:
     query = f"?{urlencode(kept)}" if kept else ""
     fragment = f"#{parts.fragment}" if parts.fragment else ""
     return f"{parts.scheme}://{netloc}{parts.path}{query}{fragment}"
+
+
+def secrets_in(url: str) -> tuple[str, ...]:
+    """The password in ``url``, as written and percent-decoded, longest first: what libpq may quote
+    back in an error about the URL (``invalid percent-encoded token: "…"``), so errors can hide it."""
+    found: list[str] = []
+    try:
+        parts = urlsplit(url)
+        userinfo, at, _ = parts.netloc.rpartition("@")
+        query = parts.query
+    except ValueError:
+        userinfo, at, _ = url.partition("://")[2].rpartition("@")
+        query = ""
+    if at and ":" in userinfo:
+        found.append(userinfo.split(":", 1)[1])
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == "password":
+            found.append(value)
+    shown = {secret for raw in found for secret in (raw, unquote(raw), unquote_plus(raw)) if secret}
+    return tuple(sorted(shown, key=len, reverse=True))
 
 
 class Result:
@@ -118,19 +146,29 @@ class PostgresDatabase:
     dialect = POSTGRESQL
 
     def __init__(self, conn: psycopg.Connection[Any], url: str, options: Mapping[str, str] | None = None) -> None:
+        """``url``: what ``conn`` was opened with, credentials included. Only :attr:`url`, without the
+        password, is ever shown; the full URL stays on this object to open further connections to the
+        same database (a replacement, :meth:`open_reader`, the wake-ups listener)."""
         conn.autocommit = True
         self.conn = conn
         self.url = redact(url)
-        self._conninfo = url  # what further connections (a replacement, the wake-ups listener) are opened with
+        self._conninfo = url
         self._options = dict(options or {})  # what a replacement connection is opened with
         self._blocks = 0  # open transaction() blocks: a connection lost inside one is not replaced there
         self._closed = False
 
+    def __repr__(self) -> str:
+        return f"PostgresDatabase({self.url!r})"
+
     def _live(self) -> psycopg.Connection[Any]:
         if self.conn.broken and self._blocks == 0 and not self._closed:
             log.warning("database %s: the connection was lost; reconnecting", self.url)
-            self.conn = connect(self.url, **self._options)
+            self.conn = connect(self._conninfo, **self._options)
         return self.conn
+
+    def open_reader(self) -> PostgresDatabase:
+        """A read-only connection to the same database, with the same credentials (see :func:`open_postgres_reader`)."""
+        return open_postgres_reader(self._conninfo)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         # Parameters are always passed (even none), so psycopg turns the escaped %% back into %.
@@ -176,34 +214,29 @@ class PostgresDatabase:
 
 
 @contextmanager
-def _store_errors(url: str) -> Iterator[None]:
-    """psycopg's errors as StoreError, naming the database (without password) and the SQLSTATE."""
+def _store_errors(url: str, hidden: Sequence[str] = ()) -> Iterator[None]:
+    """psycopg's errors as StoreError, naming the database (without password) and the SQLSTATE;
+    ``hidden`` strings (a password libpq may quote) are masked in the message."""
     try:
         yield
     except psycopg.Error as exc:
         state = f" [{exc.sqlstate}]" if exc.sqlstate else ""
-        raise StoreError(f"database {url}{state}: {str(exc).strip()}") from exc
+        raise StoreError(f"database {url}{state}: {_masked(str(exc).strip(), hidden)}") from exc
 
 
-_FULL_URLS: dict[str, str] = {}
-"""Redacted URL → the URL this process connected with: :attr:`PostgresDatabase.url` is shown
-(logs, errors) and carries no password, yet a second connection to the same database
-(a reader thread) is opened from it."""
+def _masked(text: str, hidden: Sequence[str]) -> str:
+    for secret in hidden:
+        text = text.replace(secret, "***")
+    return text
 
 
 def connect(url: str, **options: Any) -> psycopg.Connection[Any]:
-    """A psycopg connection in autocommit, named ``agora`` in ``pg_stat_activity``.
-
-    ``url`` may be a redacted URL this process already connected with (the password is remembered).
-    """
-    shown = redact(url)
-    url = _FULL_URLS.get(url, url)
-    with _store_errors(shown):
-        conn = psycopg.connect(
+    """A psycopg connection in autocommit, named ``agora`` in ``pg_stat_activity``; ``url`` is the
+    configured URL, credentials included (errors show it without them)."""
+    with _store_errors(redact(url), secrets_in(url)):
+        return psycopg.connect(
             url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="agora", **options
         )
-    _FULL_URLS[shown] = url
-    return conn
 
 
 def open_postgres(url: str) -> PostgresDatabase:
@@ -216,8 +249,8 @@ def open_postgres(url: str) -> PostgresDatabase:
 
 def open_postgres_reader(url: str) -> PostgresDatabase:
     """A connection for reads off the event loop (:mod:`bot.reads`, suggestions): read-only for its
-    whole session, so a bug there cannot write. ``url`` may be the main connection's
-    :attr:`~PostgresDatabase.url` (without password).
+    whole session, so a bug there cannot write. ``url`` is the configured URL, credentials included
+    (:meth:`PostgresDatabase.open_reader` opens one from a connection's own).
 
     Each reading thread holds one such connection (one thread reads at a time per purpose), so a
     pool would add a dependency and nothing else; a dropped connection is replaced on next use."""
@@ -236,6 +269,9 @@ class OutboxNotices:
     def __init__(self, db: PostgresDatabase) -> None:
         self.db = db
         self.backend_pid: int | None = None  # the listening connection's server process, while listening
+
+    def __repr__(self) -> str:
+        return f"OutboxNotices({self.db.url!r})"
 
     async def run(self, wake: Callable[[ChannelRef], None], missed: Callable[[], None]) -> None:
         failures = 0
@@ -261,10 +297,11 @@ class OutboxNotices:
                 self.backend_pid = None
                 failures += 1
                 if failures == 1:
+                    reason = _masked(str(exc).strip(), secrets_in(self.db._conninfo)) or type(exc).__name__
                     log.warning(
                         "database %s: cannot listen for other replicas' deliveries (%s); polling until it can",
                         self.db.url,
-                        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                        reason.splitlines()[0],
                     )
             await asyncio.sleep(min(RELISTEN_MAX, 0.2 * 2 ** min(failures, 10)))
 
@@ -281,6 +318,13 @@ class OutboxNotices:
             log.warning("database %s: ignored an outbox notice for %r", self.db.url, payload[:100])
             return
         wake(ref)
+
+
+def reader_of(db: Database) -> PostgresDatabase:
+    """A read-only connection to the database ``db`` is connected to (see :func:`bot.store.open_reader_of`)."""
+    if not isinstance(db, PostgresDatabase):
+        raise TypeError(f"reader_of needs a PostgreSQL database, not {db.dialect}")
+    return db.open_reader()
 
 
 def apply_steps(db: Database, set_name: str, steps: Sequence[tuple[str, str]]) -> list[str]:

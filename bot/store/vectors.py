@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.store.connect import is_memory, open_read_database
+from bot.store.connect import is_memory, open_read_database, open_reader_of
 from bot.store.fulltext import full_text
 from bot.store.sql import POSTGRESQL, Database, placeholders, upsert
 from bot.vectors import Matrix, Vector, dequantise, quantise
@@ -43,10 +43,10 @@ class QuestionVectors:
     """The ``question_vectors`` and ``question_vector_sums`` tables for one embedding model."""
 
     def __init__(self, db: Database, model: str, dim: int, target: Path | str | None = None) -> None:
-        """``target``: what ``db`` was opened from (a server URL with its credentials), for read connections;
-        ``db.url`` when not given."""
+        """``target``: what ``db`` was opened from (the configured database, credentials included), for
+        read connections; when not given, ``db`` opens them itself (:func:`bot.store.open_reader_of`)."""
         self.db = db
-        self.target = str(target) if target is not None else db.url
+        self.target = str(target) if target is not None else None
         self.model = model
         self.dim = dim
         self._local = threading.local()
@@ -152,11 +152,11 @@ class QuestionVectors:
 
     def reader(self) -> Database:
         """This thread's read connection."""
-        if is_memory(self.target):
+        if is_memory(self.target if self.target is not None else self.db.url):
             return self.db
         conn: Database | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = open_read_database(self.target)
+            conn = open_read_database(self.target) if self.target is not None else open_reader_of(self.db)
             self._local.conn = conn
         return conn
 

@@ -25,7 +25,6 @@ from bot.store.postgres import (
     PostgresDatabase,
     apply_steps,
     connect,
-    open_postgres_reader,
     redact,
 )
 from bot.store.postgres_schema import CORE_STEPS, EXPECTED_COUNTS
@@ -276,7 +275,7 @@ def test_outbox_rows_of_one_network_commit_in_id_order(db: PostgresDatabase, pos
 
 def test_a_reader_connection_reads_and_cannot_write(db: PostgresDatabase, postgres_url: str) -> None:
     add_message(db, "hola")
-    reader = open_postgres_reader(db.url)  # the shown URL has no password: the one connected with is used
+    reader = db.open_reader()  # with the credentials db was opened with, which db.url does not show
     assert "@" in db.url and postgres_url.split("@")[0] not in db.url
     assert scalar(reader, "select count(*) from messages") == 1
     with pytest.raises(StoreError, match=r"\[25006\]"):
