@@ -303,6 +303,10 @@ class OutboxNotices:
                         self.db.url,
                         reason.splitlines()[0],
                     )
+            except Exception:  # a bug: logged, and the outbox polls meanwhile, as for a lost connection
+                self.backend_pid = None
+                failures += 1
+                log.exception("database %s: listening for other replicas' deliveries failed", self.db.url)
             await asyncio.sleep(min(RELISTEN_MAX, 0.2 * 2 ** min(failures, 10)))
 
     def _own_pid(self) -> int | None:
