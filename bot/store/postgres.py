@@ -221,7 +221,11 @@ def _store_errors(url: str, hidden: Sequence[str] = ()) -> Iterator[None]:
         yield
     except psycopg.Error as exc:
         state = f" [{exc.sqlstate}]" if exc.sqlstate else ""
-        raise StoreError(f"database {url}{state}: {_masked(str(exc).strip(), hidden)}") from exc
+        said = str(exc).strip()
+        error = StoreError(f"database {url}{state}: {_masked(said, hidden)}")
+        if _masked(said, hidden) != said:  # psycopg's own error quotes the password: not in the traceback either
+            raise error from None
+        raise error from exc
 
 
 def _masked(text: str, hidden: Sequence[str]) -> str:

@@ -5,6 +5,7 @@ cluster's ``agora`` role logs in with a password, so a connection opened without
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -77,7 +78,7 @@ async def test_no_log_line_repr_error_or_url_shows_the_password(
     ):
         with pytest.raises(StoreError) as refused:
             Store(open_database(broken))
-        shown += [str(refused.value), redact(broken)]
+        shown += [*traceback.format_exception(refused.value), redact(broken)]  # its causes included
     logged = [record.getMessage() for record in caplog.records] + [caplog.text]
     assert any("reconnecting" in line for line in logged)  # the lines that name the database were written
     assert any("listen" in line for line in logged)
