@@ -92,7 +92,17 @@ class Outbox:
             self.wake(ref)
         self._supervisor = asyncio.create_task(self._supervise(), name="outbox supervisor")
         if self.wakeups is not None:
-            self._listener = asyncio.create_task(self.wakeups.run(self.wake, self._wake_all), name="outbox wake-ups")
+            self._listener = asyncio.create_task(
+                self.wakeups.run(self._woken_elsewhere, self._wake_all), name="outbox wake-ups"
+            )
+
+    def _woken_elsewhere(self, ref: ChannelRef) -> None:
+        """Another process queued work for ``ref``: wake the worker here, unless another process's lease,
+        live when last seen, holds the channel (that process was told too: waking here would only ask
+        the database for a lease it would refuse)."""
+        if ref not in self._held_until and self._other_until.get(ref, 0.0) > self.clock():
+            return
+        self.wake(ref)
 
     def _wake_all(self) -> None:
         """Wake every channel with unfinished rows (after wake-ups from other processes may have been missed)."""

@@ -8,6 +8,7 @@ The replicas poll every 30 s here, so a copy delivered within 10 s was delivered
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from bot.config import parse_config
 from bot.events import Author, ChannelRef, IncomingMessage
 from bot.richtext import plain
 from bot.store import DONE, Store, open_database
+from bot.store.claims import ChannelLease
 from bot.store.postgres import LISTENER_NAME, OutboxNotices, PostgresDatabase
 from bot.store.sql import scalar
 from bot.store.wakeups import outbox_wakeups
@@ -108,6 +110,26 @@ async def test_a_copy_queued_by_one_replica_is_sent_at_once_by_the_replica_holdi
     assert holder(other.store, GDL) == holding.outbox.claims.owner  # it was the holder that sent it
     platform = other.adapters["fake"]
     assert isinstance(platform, CollectingAdapter) and len(platform.posts[GDL]) == 2
+
+
+async def test_a_replica_that_saw_another_hold_the_channel_is_not_woken_by_its_notices(
+    replicas: tuple[Agora, Agora],
+) -> None:
+    holding, other = await hold_gdl(*replicas)
+    await relay(other, BOSTON, "m1", "Who runs a shelter?")  # the other replica tries GDL and finds it held
+    await eventually(lambda: GDL in other.outbox._other_until, "the other replica to see GDL held")
+    asked: list[ChannelRef] = []
+    hold_channel = other.outbox.claims.hold_channel
+
+    def counted(channel: ChannelRef, ttl: float) -> ChannelLease:
+        asked.append(channel)
+        return hold_channel(channel, ttl)
+
+    other.outbox.claims.hold_channel = counted  # type: ignore[method-assign]
+    for n in range(3):  # the holder queues copies itself; its notices reach the other replica
+        message = await relay(holding, BOSTON, f"h{n}", f"Shelters, part {n}")
+        await eventually(partial(delivered, holding.store, message), "the holder to deliver", WITHIN)
+    assert GDL not in asked
 
 
 async def test_a_replica_whose_listening_connection_dropped_listens_again(
