@@ -92,9 +92,8 @@ class Outbox:
             self.wake(ref)
         self._supervisor = asyncio.create_task(self._supervise(), name="outbox supervisor")
         if self.wakeups is not None:
-            self._listener = asyncio.create_task(
-                self.wakeups.run(self._woken_elsewhere, self._wake_all), name="outbox wake-ups"
-            )
+            listening = self.wakeups.run(self._woken_elsewhere, self._released_elsewhere, self._wake_all)
+            self._listener = asyncio.create_task(listening, name="outbox wake-ups")
 
     def _woken_elsewhere(self, ref: ChannelRef) -> None:
         """Another process queued work for ``ref``: wake the worker here, unless another process's lease,
@@ -102,6 +101,11 @@ class Outbox:
         the database for a lease it would refuse)."""
         if ref not in self._held_until and self._other_until.get(ref, 0.0) > self.clock():
             return
+        self.wake(ref)
+
+    def _released_elsewhere(self, ref: ChannelRef) -> None:
+        """Another process gave up ``ref``'s lease while it has work: try to take it over now."""
+        self._other_until.pop(ref, None)
         self.wake(ref)
 
     def _wake_all(self) -> None:

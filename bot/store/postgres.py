@@ -36,7 +36,7 @@ from psycopg.rows import dict_row
 
 from bot.errors import StoreError
 from bot.events import ChannelRef
-from bot.store.postgres_schema import CORE_STEPS, OUTBOX_NOTICES
+from bot.store.postgres_schema import CORE_STEPS, LEASE_RELEASES, OUTBOX_NOTICES
 from bot.store.postgres_search import PostgresFullText
 from bot.store.sql import POSTGRESQL, Cursor, Database, qmark_to_format
 
@@ -277,7 +277,9 @@ class OutboxNotices:
     def __repr__(self) -> str:
         return f"OutboxNotices({self.db.url!r})"
 
-    async def run(self, wake: Callable[[ChannelRef], None], missed: Callable[[], None]) -> None:
+    async def run(
+        self, wake: Callable[[ChannelRef], None], released: Callable[[ChannelRef], None], missed: Callable[[], None]
+    ) -> None:
         failures = 0
         while True:
             try:
@@ -288,7 +290,8 @@ class OutboxNotices:
                     application_name=LISTENER_NAME,
                     **KEEPALIVES,
                 ) as conn:
-                    await conn.execute(f"listen {OUTBOX_NOTICES}")
+                    for channel in (OUTBOX_NOTICES, LEASE_RELEASES):
+                        await conn.execute(f"listen {channel}")
                     self.backend_pid = conn.info.backend_pid
                     if failures:
                         log.info("database %s: listening for other replicas' deliveries again", self.db.url)
@@ -296,7 +299,7 @@ class OutboxNotices:
                     missed()
                     async for notice in conn.notifies():
                         if notice.pid != self._own_pid():
-                            self._wake(wake, notice.payload)
+                            self._tell(released if notice.channel == LEASE_RELEASES else wake, notice.payload)
             except psycopg.Error as exc:
                 self.backend_pid = None
                 failures += 1
@@ -319,13 +322,13 @@ class OutboxNotices:
         except psycopg.Error:  # the main connection is down: nothing it queued can arrive
             return None
 
-    def _wake(self, wake: Callable[[ChannelRef], None], payload: str) -> None:
+    def _tell(self, whom: Callable[[ChannelRef], None], payload: str) -> None:
         try:
             ref = ChannelRef.parse(payload)
         except ValueError:
             log.warning("database %s: ignored an outbox notice for %r", self.db.url, payload[:100])
             return
-        wake(ref)
+        whom(ref)
 
 
 def reader_of(db: Database) -> PostgresDatabase:

@@ -35,7 +35,10 @@ What PostgreSQL does its own way:
   row put back in line) with ``NOTIFY agora_outbox, '<channel>'``. PostgreSQL
   delivers it when the transaction commits, once per channel per transaction,
   to every replica listening (:mod:`bot.store.wakeups`): the one holding the
-  channel's lease sends at once instead of at its next poll.
+  channel's lease sends at once instead of at its next poll. A channel lease
+  given up while the channel still has work (a replica stopping with a backlog)
+  is announced on ``agora_lease_released``, so another replica takes it over at
+  once instead of when it would next look.
 - **Lock order** (m011): a transaction that changes a message's counts takes that
   same network lock *before* it touches a count row. A relay (count rows, then
   the outbox) and an erasure or delete (outbox, then count rows) otherwise held
@@ -52,6 +55,7 @@ from __future__ import annotations
 DAY_SECONDS = 86400
 OUTBOX_LOCK = 0x6F7478  # the first key of the outbox order locks (the second: hashtext of the network)
 OUTBOX_NOTICES = "agora_outbox"  # the NOTIFY channel: a delivery was queued for the channel in the payload
+LEASE_RELEASES = "agora_lease_released"  # the NOTIFY channel: the payload's channel, with work, has no sender
 
 SEARCH_VECTOR = "agora_search_vector"
 """SQL function: ``plain`` text → the tsvector the search indexes hold."""
@@ -390,7 +394,8 @@ end
 $fn$;
 """
 
-# A new row, or a parked row put back in line: the channel in the payload has work (bot.store.wakeups).
+# A new row, or a parked row put back in line: the channel in the payload has work (bot.store.wakeups);
+# a channel lease given up (a replica stopping, or found dead) while the channel has work: take it over.
 M012_OUTBOX_NOTIFY = f"""
 create function agora_outbox_notify() returns trigger language plpgsql as $fn$
 begin
@@ -401,6 +406,17 @@ $fn$;
 create trigger outbox_notify after insert on outbox for each row execute function agora_outbox_notify();
 create trigger outbox_notify_retry after update of state on outbox
     for each row when (old.state = 'parked' and new.state = 'pending') execute function agora_outbox_notify();
+
+create function agora_lease_released_notify() returns trigger language plpgsql as $fn$
+begin
+    if exists (select 1 from outbox where channel = new.channel and state in ('pending', 'sending')) then
+        perform pg_notify('{LEASE_RELEASES}', new.channel);
+    end if;
+    return null;
+end
+$fn$;
+create trigger channel_lease_released after update of expires_at on channel_leases
+    for each row when (new.expires_at = 0 and old.expires_at > 0) execute function agora_lease_released_notify();
 """
 
 M009_LEASES = "create table leases (name text primary key, holder text not null, expires_at double precision not null);"

@@ -8,7 +8,9 @@ replica holds used to wait for the holder's next look at the outbox
 
 On PostgreSQL a trigger announces every new outbox row when its transaction
 commits (``NOTIFY``, step m012 in :mod:`bot.store.postgres_schema`), and each
-process listens on a connection of its own: the holder wakes at once. SQLite has
+process listens on a connection of its own: the holder wakes at once. A lease given up
+while its channel has work (a replica stopping with a backlog) is announced the
+same way, so another replica takes the channel over at once. SQLite has
 no such channel between processes, so there they poll; a listener that lost its
 connection polls too until it has reconnected, then looks at every channel with
 work, in case it missed a notice while it was away.
@@ -27,10 +29,13 @@ from bot.store.sql import POSTGRESQL, Database
 class Wakeups(Protocol):
     """Notices of deliveries other processes queued, as they commit."""
 
-    async def run(self, wake: Callable[[ChannelRef], None], missed: Callable[[], None]) -> None:
+    async def run(
+        self, wake: Callable[[ChannelRef], None], released: Callable[[ChannelRef], None], missed: Callable[[], None]
+    ) -> None:
         """Listen until cancelled: ``wake(channel)`` for each channel another process queued work for,
-        ``missed()`` whenever listening (re)starts, as notices may have been lost before. Reconnects
-        by itself; never raises but :class:`asyncio.CancelledError`."""
+        ``released(channel)`` for each channel with work whose lease another process gave up (it
+        stopped, or was found dead), ``missed()`` whenever listening (re)starts, as notices may have
+        been lost before. Reconnects by itself; never raises but :class:`asyncio.CancelledError`."""
         ...
 
 

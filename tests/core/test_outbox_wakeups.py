@@ -15,6 +15,7 @@ import pytest
 
 from bot.app import Agora
 from bot.config import parse_config
+from bot.errors import DeliveryError
 from bot.events import Author, ChannelRef, IncomingMessage
 from bot.richtext import plain
 from bot.store import DONE, Store, open_database
@@ -67,8 +68,9 @@ async def replicas(postgres_url: str, tmp_path: Path) -> AsyncIterator[tuple[Ago
     await first.start()
     await second.start()
     yield first, second
-    await first.stop(grace=1)
-    await second.stop(grace=1)
+    for agora in (first, second):
+        if agora.started:
+            await agora.stop(grace=1)
 
 
 def holder(store: Store, channel: ChannelRef) -> str | None:
@@ -110,6 +112,22 @@ async def test_a_copy_queued_by_one_replica_is_sent_at_once_by_the_replica_holdi
     assert holder(other.store, GDL) == holding.outbox.claims.owner  # it was the holder that sent it
     platform = other.adapters["fake"]
     assert isinstance(platform, CollectingAdapter) and len(platform.posts[GDL]) == 2
+
+
+async def test_a_replica_stopping_with_work_in_a_channel_hands_it_over_at_once(replicas: tuple[Agora, Agora]) -> None:
+    holding, other = await hold_gdl(*replicas)
+    platform = holding.adapters["fake"]
+    assert isinstance(platform, CollectingAdapter)
+    platform.fail_next(GDL, DeliveryError("busy", retriable=True, retry_after=1.0))
+    message = await relay(other, BOSTON, "m1", "Who runs a shelter?")  # the other replica sees GDL held
+    await eventually(lambda: retried(other.store, GDL), "the holder to fail once and retry later")
+    await holding.stop(grace=1)  # gives GDL's lease up with the copy still to send
+    await eventually(lambda: delivered(other.store, message), "the other replica to take GDL over", WITHIN)
+    assert holder(other.store, GDL) == other.outbox.claims.owner
+
+
+def retried(store: Store, channel: ChannelRef) -> bool:
+    return any(row.attempts == 1 for row in [store.next_delivery(channel)] if row is not None)
 
 
 async def test_a_replica_that_saw_another_hold_the_channel_is_not_woken_by_its_notices(
