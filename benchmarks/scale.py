@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -289,32 +290,30 @@ def run(
     sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000),
     replicas: tuple[int, ...] = (1, 2, 4),
     backend: str = "sqlite",
+    keep: Path | None = None,
 ) -> dict[str, Any]:
     """Grow one history through ``sizes``, measuring at each, then the replicas' throughput.
     ``backend="postgresql"`` runs it on a private PostgreSQL cluster on loopback (testing/postgres.py:
-    Debian's ``postgresql`` package, durability off)."""
+    Debian's ``postgresql`` package, durability off). With ``keep``, the history is kept in that
+    directory and grown on from there next time (:class:`KeptHistory`)."""
     workdir = Path(tempfile.mkdtemp(prefix="agora-bench-scale-"))
-    rng = random.Random(17)
-    end = time.time()
-    have = 0
     out: dict[str, Any] = {"backend": backend, "messages_per_day": PER_DAY, "channels": CHANNELS, "sizes": {}}
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
-        path: Path | str = workdir / "agora.db"
-        if backend == "postgresql":
-            from testing.postgres import running_cluster
-
-            path = cleanup.enter_context(running_cluster()).create_database()
+        history = KeptHistory.open(keep, backend, cleanup) if keep else KeptHistory.fresh(workdir, backend, cleanup)
+        if sizes and sizes[0] < history.have:
+            raise SystemExit(f"{keep} holds {history.have:,} messages: measure sizes of at least that many")
         for size in sizes:
             began = time.perf_counter()
-            grow(path, end, have, size, rng)
-            if backend == "postgresql":
-                settle(path)
-            have = size
+            grown = size > history.have
+            grow(history.target, history.end, history.have, size, history.rng)
+            if backend == "postgresql" and grown:
+                settle(history.target)
+            history.grown_to(size)
             figures: dict[str, Any] = {"generate_s": round(time.perf_counter() - began, 1)}
-            figures["report_ms"] = report_ms(path, time.time())
-            figures.update(measure_bot(workdir, path))
-            figures["database_mb"] = database_mb(path)
+            figures["report_ms"] = report_ms(history.target, time.time())
+            figures.update(measure_bot(workdir, history.target))
+            figures["database_mb"] = database_mb(history.target)
             out["sizes"][str(size)] = figures
             print(f"scale {backend} {size}: {figures}", file=sys.stderr, flush=True)
     if replicas:
@@ -324,11 +323,69 @@ def run(
     return out
 
 
+@dataclass
+class KeptHistory:
+    """The grown history: where it is (a SQLite path or a PostgreSQL URL), how many messages it holds, the
+    time of its newest, and the generator that grows it on. Kept in a directory, it is grown once and
+    measured many times (the report's 30-day window slides with the clock meanwhile)."""
+
+    target: Path | str
+    have: int
+    end: float
+    rng: random.Random
+    state: Path | None = None
+
+    @classmethod
+    def fresh(cls, workdir: Path, backend: str, cleanup: contextlib.ExitStack) -> KeptHistory:
+        target: Path | str = workdir / "agora.db"
+        if backend == "postgresql":
+            from testing.postgres import running_cluster
+
+            target = cleanup.enter_context(running_cluster()).create_database()
+        return cls(target, 0, time.time(), random.Random(17))
+
+    @classmethod
+    def open(cls, keep: Path, backend: str, cleanup: contextlib.ExitStack) -> KeptHistory:
+        keep.mkdir(parents=True, exist_ok=True)
+        state = keep / f"{backend}.json"
+        saved = json.loads(state.read_text()) if state.exists() else {}
+        rng = random.Random(17)
+        if "rng" in saved:
+            version, internal, gauss = saved["rng"]
+            rng.setstate((version, tuple(internal), gauss))
+        target: Path | str = keep / "agora.db"
+        if backend == "postgresql":
+            from testing.postgres import kept_cluster
+
+            cluster = cleanup.enter_context(kept_cluster(keep / "postgresql"))
+            target = cluster.url(saved["database"]) if "database" in saved else cluster.create_database(prefix="scale")
+        history = cls(target, int(saved.get("have", 0)), float(saved.get("end", time.time())), rng, state)
+        history.grown_to(history.have)
+        return history
+
+    def grown_to(self, size: int) -> None:
+        """Now ``size`` messages; saved for the next run when kept."""
+        self.have = size
+        if self.state is not None:
+            saved = {"have": size, "end": self.end, "rng": self.rng.getstate()}
+            if isinstance(self.target, str):
+                saved["database"] = self.target.rsplit("/", 1)[1]
+            self.state.write_text(json.dumps(saved))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated message counts")
     parser.add_argument("--replicas", default="1,2,4", help="comma-separated replica counts ('' for none)")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite", help="the database")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the grown history in DIR (made if missing) and grow on from it next time, so a 1M history is "
+        "grown once and measured many times; sizes start at what DIR holds (delete DIR to start again)",
+    )
     args = parser.parse_args()
     counts = tuple(int(n) for n in args.replicas.split(",") if n)
-    print(json.dumps(run(tuple(int(s) for s in args.sizes.split(",")), counts, args.backend), indent=2))
+    sizes = tuple(int(s) for s in args.sizes.split(","))
+    print(json.dumps(run(sizes, counts, args.backend, args.keep), indent=2))

@@ -35,6 +35,8 @@ SERVER_USER = "postgres"
 """Who runs the server when we are root (initdb and postgres refuse root)."""
 APP_ROLE = "agora"
 TEMPLATE = "agora_template"
+PASSWORD_FILE = "agora-password"
+"""Where a cluster's root keeps the ``agora`` role's password (so :func:`resume_cluster` can log in)."""
 EXTENSIONS = ("unaccent",)
 SETTINGS = (
     "fsync=off",
@@ -115,13 +117,47 @@ class Cluster:
         with self.admin() as conn:
             conn.execute(f"drop database if exists {name} with (force)")
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server: at once by default (its data is thrown away), ``"fast"`` for data that is kept."""
         with contextlib.suppress(subprocess.CalledProcessError):
-            self._run([str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate", "-w"])
+            self._run([str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data), "-m", mode, "-w"])
 
     def log(self) -> str:
         path = self.root / "server.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def _serve(self) -> None:
+        """Start the server of :attr:`data` on a free port (a few tries: another process may take the port)."""
+        for _attempt in range(5):
+            self.port = free_port()
+            options = " ".join(
+                [
+                    "-c listen_addresses=127.0.0.1",
+                    f"-c port={self.port}",
+                    f"-c unix_socket_directories={self.socket_dir}",
+                    *(f"-c {s}" for s in SETTINGS),
+                ]
+            )
+            done = self._run(
+                [
+                    str(self.bindir / "pg_ctl"),
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.root / "server.log"),
+                    "-o",
+                    options,
+                ],
+                check=False,
+            )
+            if done.returncode == 0:
+                break
+        else:
+            raise PostgresMissing(f"PostgreSQL did not start: {done.stderr.strip()}\n{self.log()[-2000:]}")
 
     def _run(self, argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         if self.run_as:
@@ -164,36 +200,9 @@ def start_cluster(root: Path | None = None) -> Cluster:
             "--no-instructions",
         ]
     )
-    for _attempt in range(5):
-        cluster.port = free_port()
-        options = " ".join(
-            [
-                "-c listen_addresses=127.0.0.1",
-                f"-c port={cluster.port}",
-                f"-c unix_socket_directories={cluster.socket_dir}",
-                *(f"-c {s}" for s in SETTINGS),
-            ]
-        )
-        done = cluster._run(
-            [
-                str(bindir / "pg_ctl"),
-                "start",
-                "-w",
-                "-t",
-                "60",
-                "-D",
-                str(cluster.data),
-                "-l",
-                str(root / "server.log"),
-                "-o",
-                options,
-            ],
-            check=False,
-        )
-        if done.returncode == 0:
-            break
-    else:
-        raise PostgresMissing(f"PostgreSQL did not start: {done.stderr.strip()}\n{cluster.log()[-2000:]}")
+    cluster._serve()
+    (root / PASSWORD_FILE).write_text(cluster.password)  # for resume_cluster
+    (root / PASSWORD_FILE).chmod(0o600)
     with cluster.admin() as conn:
         conn.execute(f"create role {APP_ROLE} login password '{cluster.password}'")
         # What a DBA installs once: the test databases are copies of this template.
@@ -202,6 +211,24 @@ def start_cluster(root: Path | None = None) -> Cluster:
         for extension in EXTENSIONS:
             conn.execute(f"create extension if not exists {extension}")
     return cluster
+
+
+def resume_cluster(root: Path) -> Cluster:
+    """Start again the cluster :func:`start_cluster` made under ``root`` and stopped: its databases are kept."""
+    password = (root / PASSWORD_FILE).read_text()
+    cluster = Cluster(find_bindir(), root, 0, password, SERVER_USER if os.geteuid() == 0 else None)
+    cluster._serve()
+    return cluster
+
+
+@contextlib.contextmanager
+def kept_cluster(root: Path) -> Iterator[Cluster]:
+    """The cluster under ``root`` (made there the first time) for the duration of the block; it stays on disk."""
+    cluster = resume_cluster(root) if (root / PASSWORD_FILE).exists() else start_cluster(root)
+    try:
+        yield cluster
+    finally:
+        cluster.stop("fast")
 
 
 @contextlib.contextmanager
