@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 MATCHES = 200  # best word matches kept from originals, and from translations
 FIRST_LOOK = 1000  # best matches scored before the network and deletion filters; all of them only if too few pass
+CANDIDATES = 2000
+"""Matches ranked per index: a query matching more of a network's messages than this ranks only the newest
+this many (a common word's older matches are not scored, so a search's cost stops growing with history).
+A query with fewer matches ranks them all, however old. The same on both engines."""
 
 
 class FullText(Protocol):
@@ -71,16 +75,31 @@ TRANSLATIONS = (
 )
 ORIGINALS_FULL = (
     "select m.id, bm25(messages_fts) score from messages_fts join messages m on m.rowid = messages_fts.rowid "
-    "where messages_fts match ? and m.network = ? and m.deleted = 0 and m.kind != 'notice' "
+    "where messages_fts match ?{newer} and m.network = ? and m.deleted = 0 and m.kind != 'notice' "
     "order by score limit {limit}"
 )
 TRANSLATIONS_FULL = (
     "select t.message_id id, bm25(message_translations_fts) score from message_translations_fts "
     "join message_translations t on t.rowid = message_translations_fts.rowid "
     "join messages m on m.id = t.message_id "
-    "where message_translations_fts match ? and m.network = ? and m.deleted = 0 and m.kind != 'notice' "
+    "where message_translations_fts match ?{newer} and m.network = ? and m.deleted = 0 and m.kind != 'notice' "
     "order by score limit {limit}"
 )
+# The newest matches first, through the index's own rowid order: walking stops at the one wanted.
+NEWEST = {
+    "messages_fts": (
+        "select messages_fts.rowid from messages_fts join messages m on m.rowid = messages_fts.rowid "
+        "where messages_fts match ? and +m.network = ? and m.deleted = 0 and m.kind != 'notice' "
+        "order by messages_fts.rowid desc limit 1 offset ?"
+    ),
+    "message_translations_fts": (
+        "select message_translations_fts.rowid from message_translations_fts "
+        "join message_translations t on t.rowid = message_translations_fts.rowid "
+        "join messages m on m.id = t.message_id "
+        "where message_translations_fts match ? and +m.network = ? and m.deleted = 0 and m.kind != 'notice' "
+        "order by message_translations_fts.rowid desc limit 1 offset ?"
+    ),
+}
 QUESTION_INDEXES = (
     (
         "messages_fts_vocab",
@@ -102,8 +121,9 @@ QUESTION_INDEXES = (
 class SqliteFullText:
     """FTS5 with BM25 (lower is better in SQLite; turned around for :meth:`relayed`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, candidates: int = CANDIDATES) -> None:
         self.db = db
+        self.candidates = candidates
 
     def relayed(self, network: str, terms: Sequence[str]) -> dict[int, float]:
         scores: dict[int, float] = {}
@@ -122,15 +142,20 @@ class SqliteFullText:
     def best_matches(
         self, table: str, mapping: str, full_sql: str, match: str, network: str
     ) -> list[tuple[int, float]]:
-        """The best ``MATCHES`` (message id, bm25) of ``table`` in ``network``, as ``full_sql`` finds them.
+        """The best ``MATCHES`` (message id, bm25) of ``table`` in ``network``, as ``full_sql`` finds them,
+        among the newest ``CANDIDATES`` matches.
 
-        Joining every match to its message costs as much as there are matches; the
-        best ``FIRST_LOOK`` matches are ranked by the index alone first, and only
-        if fewer than ``MATCHES`` of them are in the network and not deleted does
-        the full query run.
+        BM25 costs as much as there are matches scored: only matches from the
+        ``CANDIDATES``-th newest of the network on are (all when there are fewer).
+        Joining every match to its message costs as much again; the best
+        ``FIRST_LOOK`` matches are ranked by the index alone first, and only if
+        fewer than ``MATCHES`` of them are in the network and not deleted does the
+        full query run.
         """
+        oldest = self.db.execute(NEWEST[table], [match, network, self.candidates - 1]).fetchone()
+        newer = f" and {table}.rowid >= {int(oldest[0])}" if oldest else ""
         first = self.db.execute(
-            f"select rowid, bm25({table}) score from {table} where {table} match ? order by score limit ?",
+            f"select rowid, bm25({table}) score from {table} where {table} match ?{newer} order by score limit ?",
             [match, FIRST_LOOK],
         ).fetchall()
         if not first:
@@ -142,7 +167,7 @@ class SqliteFullText:
         if len(passed) >= MATCHES or len(first) < FIRST_LOOK:
             kept = [(passed[rowid], float(score)) for rowid, score in first if rowid in passed]
             return kept[:MATCHES]
-        sql = full_sql.format(limit=MATCHES)
+        sql = full_sql.format(limit=MATCHES, newer=newer)
         return [(row[0], float(row[1])) for row in self.db.execute(sql, [match, network]).fetchall()]
 
     def questions(
