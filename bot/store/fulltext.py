@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 MATCHES = 200  # best word matches kept from originals, and from translations
 FIRST_LOOK = 1000  # best matches scored before the network and deletion filters; all of them only if too few pass
-CANDIDATES = 2000
+CANDIDATES = 1000
 """Matches ranked per index: a query matching more of a network's messages than this ranks only the newest
 this many (a common word's older matches are not scored, so a search's cost stops growing with history).
 A query with fewer matches ranks them all, however old. The same on both engines."""
@@ -86,6 +86,7 @@ TRANSLATIONS_FULL = (
     "order by score limit {limit}"
 )
 # The newest matches first, through the index's own rowid order: walking stops at the one wanted.
+NEWEST_ANY = "select rowid from {table} where {table} match ? order by rowid desc limit 1 offset ?"
 NEWEST = {
     "messages_fts": (
         "select messages_fts.rowid from messages_fts join messages m on m.rowid = messages_fts.rowid "
@@ -145,15 +146,14 @@ class SqliteFullText:
         """The best ``MATCHES`` (message id, bm25) of ``table`` in ``network``, as ``full_sql`` finds them,
         among the newest ``CANDIDATES`` matches.
 
-        BM25 costs as much as there are matches scored: only matches from the
-        ``CANDIDATES``-th newest of the network on are (all when there are fewer).
-        Joining every match to its message costs as much again; the best
-        ``FIRST_LOOK`` matches are ranked by the index alone first, and only if
-        fewer than ``MATCHES`` of them are in the network and not deleted does the
-        full query run.
+        BM25 costs as much as there are matches scored, so only the index's newest
+        ``CANDIDATES`` matches are (all when there are fewer), found by walking the
+        index newest first. Joining every match to its message costs as much again;
+        the best ``FIRST_LOOK`` of them are ranked by the index alone first, and only
+        if fewer than ``MATCHES`` of those are in the network and not deleted does
+        the full query run, over the network's own newest ``CANDIDATES`` matches.
         """
-        oldest = self.db.execute(NEWEST[table], [match, network, self.candidates - 1]).fetchone()
-        newer = f" and {table}.rowid >= {int(oldest[0])}" if oldest else ""
+        newer = self.newer(table, NEWEST_ANY.format(table=table), [match, self.candidates - 1])
         first = self.db.execute(
             f"select rowid, bm25({table}) score from {table} where {table} match ?{newer} order by score limit ?",
             [match, FIRST_LOOK],
@@ -164,11 +164,18 @@ class SqliteFullText:
         for i in range(0, len(first), 500):
             chunk = [rowid for rowid, _ in first[i : i + 500]]
             passed.update(self.db.execute(mapping.format(marks=placeholders(len(chunk))), [*chunk, network]).fetchall())
-        if len(passed) >= MATCHES or len(first) < FIRST_LOOK:
+        if len(passed) >= MATCHES or (len(first) < FIRST_LOOK and not newer):
             kept = [(passed[rowid], float(score)) for rowid, score in first if rowid in passed]
             return kept[:MATCHES]
+        if newer:  # the index's newest are mostly other networks' (or deleted): the network's own newest
+            newer = self.newer(table, NEWEST[table], [match, network, self.candidates - 1])
         sql = full_sql.format(limit=MATCHES, newer=newer)
         return [(row[0], float(row[1])) for row in self.db.execute(sql, [match, network]).fetchall()]
+
+    def newer(self, table: str, sql: str, params: list[object]) -> str:
+        """A condition keeping ``table``'s rows from the one ``sql`` finds on ("" if it finds none)."""
+        oldest = self.db.execute(sql, params).fetchone()
+        return f" and {table}.rowid >= {int(oldest[0])}" if oldest else ""
 
     def questions(
         self, network: str, terms: Sequence[str], limit: int, max_rows: int, exclude: int | None = None

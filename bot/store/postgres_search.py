@@ -53,8 +53,12 @@ _NEWEST_ID = {
     "messages": "select max(id) from messages",
     "message_translations": "select max(message_id) from message_translations",
 }
-FIRST_WINDOW = 20_000
-"""Ids in the first window searched for the newest matches; each next window is twice as wide."""
+MIN_WINDOW = 1000
+"""Ids in the narrowest first window searched for the newest matches (each next one is twice as wide)."""
+_PLANNED_ROWS = {
+    source: f"explain (format json) select 1 from {source} x where x.search_vector @@ agora_search_query(?)"
+    for source in ("messages", "message_translations")
+}
 
 _ROWS_HOLDING = {
     source: (
@@ -107,10 +111,10 @@ def newest_matches(
 
     Ranking reads each match's vector, so ranking every match of a common word
     costs as much as history holds. GIN cannot return matches newest first;
-    windows of ids can: from the newest id back, each twice as wide as the last,
-    until enough are found. A window costs its own matches (the index and the
-    primary key are intersected before rows are read), a rare word a few cheap
-    windows.
+    windows of ids can: from the newest id back, the first as wide as should hold
+    enough (:func:`first_window`), each next one twice as wide, until enough are
+    found. The index and the primary key are intersected before rows are read,
+    so a window reads only its own matches.
 
     The planner would rather walk the primary key through a window and test
     each row (it prices the test as nearly free), which reads every row of the
@@ -119,17 +123,32 @@ def newest_matches(
     it intersects the two indexes instead.
     """
     high = db.execute(_NEWEST_ID[source]).fetchone()[0]
+    if high is None:
+        return []
     sql = _NEWEST[source].format(kinds=kinds)
     found: list[tuple[int, float]] = []
-    width = FIRST_WINDOW
+    width = first_window(db, source, query, candidates, int(high))
     with db.transaction():
         db.execute("set local enable_indexscan = off")
-        while high is not None and high > 0 and len(found) < candidates:
+        while high > 0 and len(found) < candidates:
             low = max(int(high) - width, 0)
             rows = db.execute(sql, [query, query, low, high, network, candidates - len(found)]).fetchall()
             found += [(int(r[0]), float(r[1])) for r in rows]
             high, width = low, width * 2
     return found
+
+
+def first_window(db: Database, source: str, query: str, candidates: int, newest_id: int) -> int:
+    """How many ids back ``candidates`` matches should lie, from the planner's estimate of all matches.
+
+    Every window reads the words' whole GIN entries, whose size grows with
+    history, so one window should do: the estimate (from the column's statistics,
+    as for any plan) with half again as margin. Too narrow costs another window,
+    too wide reads more rows than ranked.
+    """
+    plan = db.execute(_PLANNED_ROWS[source], [query]).fetchone()[0]
+    matches = max(float(plan[0]["Plan"]["Plan Rows"]), 1.0)
+    return max(MIN_WINDOW, int(candidates * newest_id / matches * 1.5))
 
 
 def common_words(db: Database, source: str, terms: Sequence[str], max_rows: int) -> set[str]:

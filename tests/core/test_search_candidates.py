@@ -13,7 +13,7 @@ import pytest
 
 from bot.events import ChannelRef
 from bot.richtext import plain
-from bot.store import MessageTranslation, Store, open_database, postgres_search
+from bot.store import MessageTranslation, Store, fulltext, open_database, postgres_search
 from bot.store.fulltext import CANDIDATES, FullText, SqliteFullText
 from bot.store.postgres_search import PostgresFullText
 from bot.store.sql import SQLITE
@@ -59,10 +59,13 @@ def history(store: Store) -> dict[str, list[int]]:
     return ids
 
 
-@pytest.fixture(params=[1, 3, 20_000], ids=lambda w: f"window{w}")
+@pytest.fixture(params=[1, 3, None], ids=lambda w: f"window{w or '-planned'}")
 def windows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """PostgreSQL looks for the newest matches in windows of ids: narrow ones take many steps."""
-    monkeypatch.setattr(postgres_search, "FIRST_WINDOW", request.param)
+    """PostgreSQL looks for the newest matches in windows of ids, the first as wide as the planner's estimate
+    says; narrower first windows (as when it guesses too many matches) take more steps to the same answer."""
+    width = request.param
+    if width is not None:
+        monkeypatch.setattr(postgres_search, "first_window", lambda *args: width)
 
 
 @pytest.mark.usefixtures("windows")
@@ -95,3 +98,16 @@ def test_matches_in_stored_translations_are_bounded_the_same_way(store: Store) -
     found = full_text(store, candidates=3).relayed("demo", ["vivenda"])
     newest = [int(r[0]) for r in store.db.execute("select id from messages where platform_id like 't%'").fetchall()]
     assert sorted(found) == sorted(newest)[-3:]
+
+
+@pytest.mark.usefixtures("windows")
+def test_when_enough_of_the_newest_are_kept_the_best_of_them_come_first(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fulltext, "MATCHES", 2)  # kept per index: fewer than the candidates, as in real use
+    monkeypatch.setattr(postgres_search, "MATCHES", 2)
+    add_message(store, "demo", DEMO, "zoning", platform_id="best")
+    lengths = [5, 1, 7, 2, 9, 3]  # the newest four: 7, 2, 9, 3 fillers
+    newest = [add_message(store, "demo", DEMO, "zoning " + "filler " * n, platform_id=str(n)) for n in lengths]
+    found = full_text(store, candidates=4).relayed("demo", ["zoning"])
+    assert sorted(found, key=lambda i: -found[i]) == [newest[3], newest[5]]  # 2 and 3 fillers: the best of 4
