@@ -28,7 +28,8 @@ FIRST_LOOK = 1000  # best matches scored before the network and deletion filters
 CANDIDATES = 1000
 """Matches ranked per index: a query matching more of a network's messages than this ranks only the newest
 this many (a common word's older matches are not scored, so a search's cost stops growing with history).
-A query with fewer matches ranks them all, however old. The same on both engines."""
+A query with fewer matches ranks them all, however old. On SQLite the newest of the index (of any network)
+when enough of them are the network's, else the network's own newest; on PostgreSQL the network's own."""
 
 
 class FullText(Protocol):
