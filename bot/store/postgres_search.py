@@ -54,7 +54,7 @@ _NEWEST_ID = {
     "message_translations": "select max(message_id) from message_translations",
 }
 MIN_WINDOW = 1000
-"""Ids in the narrowest first window searched for the newest matches (each next one is twice as wide)."""
+"""Ids in the narrowest first window searched for the newest matches."""
 _PLANNED_ROWS = {
     source: f"explain (format json) select 1 from {source} x where x.search_vector @@ agora_search_query(?)"
     for source in ("messages", "message_translations")
@@ -112,9 +112,10 @@ def newest_matches(
     Ranking reads each match's vector, so ranking every match of a common word
     costs as much as history holds. GIN cannot return matches newest first;
     windows of ids can: from the newest id back, the first as wide as should hold
-    enough (:func:`first_window`), each next one twice as wide, until enough are
-    found. The index and the primary key are intersected before rows are read,
-    so a window reads only its own matches.
+    enough (:func:`first_window`), each next one as wide as the last one's matches
+    say the rest need (:func:`next_window`), until enough are found. The index
+    and the primary key are intersected before rows are read, so a window reads
+    only its own matches.
 
     The planner would rather walk the primary key through a window and test
     each row (it prices the test as nearly free), which reads every row of the
@@ -134,8 +135,15 @@ def newest_matches(
             low = max(int(high) - width, 0)
             rows = db.execute(sql, [query, query, low, high, network, candidates - len(found)]).fetchall()
             found += [(int(r[0]), float(r[1])) for r in rows]
-            high, width = low, width * 2
+            high, width = low, next_window(width, len(rows), candidates - len(found))
     return found
+
+
+def next_window(width: int, found: int, missing: int) -> int:
+    """The next window: as wide as the last one's matches say the missing ones need, half again as margin,
+    and at least twice as wide (the planner's estimate counts every network's matches: a network with a
+    small share of them needs more)."""
+    return max(width * 2, int(width * missing / max(found, 1) * 1.5))
 
 
 def first_window(db: Database, source: str, query: str, candidates: int, newest_id: int) -> int:

@@ -111,3 +111,9 @@ def test_when_enough_of_the_newest_are_kept_the_best_of_them_come_first(
     newest = [add_message(store, "demo", DEMO, "zoning " + "filler " * n, platform_id=str(n)) for n in lengths]
     found = full_text(store, candidates=4).relayed("demo", ["zoning"])
     assert sorted(found, key=lambda i: -found[i]) == [newest[3], newest[5]]  # 2 and 3 fillers: the best of 4
+
+
+def test_a_window_that_found_too_few_sizes_the_next_by_what_it_found() -> None:
+    assert postgres_search.next_window(1000, found=100, missing=900) == 13_500  # a tenth: nine times, half again
+    assert postgres_search.next_window(1000, found=900, missing=100) == 2000  # never narrower than twice
+    assert postgres_search.next_window(1000, found=0, missing=1000) == 1_500_000  # none: as if one was there
