@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from bot.charts import ChartProcess
 from bot.commands import COMMANDS
 from bot.compose import Composer
 from bot.config import Config
@@ -182,7 +183,8 @@ class Agora:
         )
         self.relay.on_relayed = self.operations.relayed
         self.reads = Reads(self.store, config.database, clock)
-        self.reports = Reports(self.store, self.tagger, self.catalog, clock, reads=self.reads)
+        self.charts = ChartProcess()
+        self.reports = Reports(self.store, self.tagger, self.catalog, clock, reads=self.reads, draw_chart=self.charts)
         self.similar = (
             SimilarQuestions(
                 self.store, self.embedder, self.catalog, Tuning(threshold=config.similar.threshold), config.database
@@ -300,6 +302,7 @@ class Agora:
         await self.translator.close()
         await asyncio.to_thread(self.relay.close)
         await asyncio.to_thread(self.reads.close)
+        await asyncio.to_thread(self.charts.close)
         self.db.close()
         self.started = False
 

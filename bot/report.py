@@ -3,14 +3,14 @@
 Counts per topic the messages and distinct cities of the period, compares with
 the period before, names the most discussed questions and, where channels
 carry a country, breaks the counts down by region. The chart is drawn with
-matplotlib's headless backend (the ``charts`` extra), imported only when a chart
-is asked for; without the extra ``/agora topics`` answers with the text alone.
+matplotlib's headless backend (the ``charts`` extra, :mod:`bot.charts`; in the
+bot, in a child process), imported only when a chart is asked for; without the
+extra ``/agora topics`` answers with the text alone.
 """
 
 from __future__ import annotations
 
 import copy
-import io
 import logging
 import time
 import tomllib
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from bot.charts import BarChart, draw
 from bot.errors import MissingExtra
 from bot.events import Reply
-from bot.extras import import_extra
 from bot.i18n import Catalog
 from bot.model import StoredMessage
 from bot.reads import Reads
@@ -32,7 +32,6 @@ from bot.store.counts import Window
 from bot.topics import Tagger
 
 log = logging.getLogger(__name__)
-CHART = "the hot-topics chart"
 
 DAY = 86400.0
 RELAYED_KINDS = ("question", "reply", "mirror")
@@ -75,6 +74,7 @@ class Reports:
         catalog: Catalog,
         clock: Callable[[], float] = time.time,
         reads: Reads | None = None,
+        draw_chart: Callable[[BarChart], bytes] = draw,
     ) -> None:
         self.store = store
         self.tagger = tagger
@@ -82,6 +82,7 @@ class Reports:
         self.clock = clock
         self.regions = load_regions()
         self.reads = reads
+        self.draw_chart = draw_chart  # bot.charts.ChartProcess in the bot: drawn in a child process
 
     def on(self, store: Store) -> Reports:
         """These reports read through ``store`` (the off-loop reader's connection)."""
@@ -215,34 +216,20 @@ class Reports:
 
     def chart(self, stats: list[TopicStat], days: int, lang: str) -> bytes:
         """A PNG bar chart of this period against the previous one, labelled in ``lang``."""
-        import_extra("matplotlib", CHART).use("Agg")  # headless: set before pyplot is first imported
-        plt = import_extra("matplotlib.pyplot", CHART)
-        integer_ticks = import_extra("matplotlib.ticker", CHART).MaxNLocator(integer=True)
-
         t = self.catalog.t
         shown = stats[:11]
-        names = [self.tagger.name(s.slug, lang) for s in shown][::-1]
-        current = [s.messages for s in shown][::-1]
-        previous = [s.previous for s in shown][::-1]
-        fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(shown), 2) + 1.5), dpi=100)
-        try:
-            ys = range(len(shown))
-            ax.barh([y + 0.2 for y in ys], current, height=0.4, color="#2a6f97", label=t("report.current", lang))
-            ax.barh([y - 0.2 for y in ys], previous, height=0.4, color="#a9c6d9", label=t("report.previous", lang))
-            ax.set_yticks(list(ys), names)
-            ax.set_xlabel(t("report.axis", lang))
-            ax.xaxis.set_major_locator(integer_ticks)
-            ax.set_title(t("report.title", lang, days=days))
-            if shown:
-                ax.legend(loc="lower right")
-            else:
-                ax.text(0.5, 0.5, t("report.none", lang, days=days), ha="center", transform=ax.transAxes)
-            fig.tight_layout()
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png")
-        finally:
-            plt.close(fig)
-        return buf.getvalue()
+        return self.draw_chart(
+            BarChart(
+                title=t("report.title", lang, days=days),
+                axis=t("report.axis", lang),
+                current_label=t("report.current", lang),
+                previous_label=t("report.previous", lang),
+                empty_text=t("report.none", lang, days=days),
+                names=tuple(self.tagger.name(s.slug, lang) for s in shown)[::-1],
+                current=tuple(s.messages for s in shown)[::-1],
+                previous=tuple(s.previous for s in shown)[::-1],
+            )
+        )
 
     def hot_topics_reply(self, network: str, days: int, lang: str) -> Reply:
         """The report, with its chart when the ``charts`` extra is installed (else the text alone)."""
