@@ -53,6 +53,7 @@ from bot.similar import SimilarQuestions, Tuning
 from bot.store import Store, open_database
 from bot.store.wakeups import outbox_wakeups
 from bot.supervision import Connections
+from bot.switching import share_the_gil
 from bot.tagging import TopicTagger, corrections_loader, load_topic_model
 from bot.topics import Tagger, default_tagger
 
@@ -254,6 +255,7 @@ class Agora:
 
     async def start(self) -> None:
         """Connect every adapter, then resume pending deliveries and the digest schedule."""
+        share_the_gil()  # the loop waits at most 1 ms, not 5, for a thread busy in Python (bot.switching)
         if self.embedder is not None:
             self.embedder.warm()  # ~1 s in a background thread: serve at once, tag fully once it is in
         for name, adapter in self.adapters.items():
