@@ -15,10 +15,21 @@ A replica learns of rows another replica queued for a channel it holds only when
 pace is off (0 s between posts), so what is measured is Agora's own work and the shared database;
 with a real pace (Slack about 1 s per channel) deliveries scale until the pace is the limit.
 
+With ``--pace S`` (paced mode) the replicas post at the platforms' pace instead: at most one post
+every S seconds per channel on Slack and on Discord (Slack allows about 1 message/s per channel;
+Discord 5 per 5 s, the same 1/s on average), and every call to the fakes takes ``--latency`` seconds
+(0.1 by default: a real server's round trip). ``limit_copies_per_second`` is then what the pace
+allows this workload: every copy divided by the time the busiest channel needs for its copies at
+that pace (the Discord channels of a network take the copies of both its Slack channels' posts, so
+the limit is below channels / pace); ``of_limit`` is the share of it reached. Whether 1, 2 or 4
+replicas reach the limit is the claim "replicas scale delivery until the platforms' pace is the limit",
+measured.
+
 The fakes run in the benchmark's own process and every process shares this machine's cores, so
 the ratios say how the work spreads here, not what separate hosts would give. Run:
 ``agora bench replicas --json`` (or within ``agora bench scale``), or
-``python -m benchmarks.replicas [--replicas 1,2,4] [--messages 600] [--networks 10] [--poll-seconds 0.05]``.
+``python -m benchmarks.replicas [--replicas 1,2,4] [--messages 600] [--networks 10] [--poll-seconds 0.05]
+[--pace 1 --latency 0.1]``.
 """
 
 from __future__ import annotations
@@ -40,14 +51,21 @@ from testing.replicas import Cluster
 
 
 async def _measure(
-    replicas: int, messages: int, networks: int, poll_seconds: float, postgres: PostgresCluster | None = None
+    replicas: int,
+    messages: int,
+    networks: int,
+    poll_seconds: float,
+    postgres: PostgresCluster | None = None,
+    pace: float = 0.0,
+    latency: float = 0.0,
 ) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="agora-bench-replicas-"))
     database = postgres.create_database() if postgres else str(workdir / "agora.db")
     try:
         async with Cluster(
-            workdir, database, networks=networks, slack_pace=0, discord_pace=0, poll_seconds=poll_seconds
+            workdir, database, networks=networks, slack_pace=pace, discord_pace=pace, poll_seconds=poll_seconds
         ) as c:
+            c.slack.latency = c.discord.latency = latency
             for _ in range(replicas):
                 await c.launch()
             await c.until(lambda: len(c.slack.open_sockets) == replicas, "every replica connected to Slack")
@@ -56,6 +74,7 @@ async def _measure(
             for token in range(messages):
                 per_source.setdefault(sources[token % len(sources)], []).append(token)
             expected = messages * 3
+            busiest = max(copies_per_channel(c, per_source).values())
             cpu_before = sum(r.cpu_seconds() for r in c.replicas)
             began = time.monotonic()
 
@@ -76,9 +95,28 @@ async def _measure(
                 "replica_cpu_seconds": round(cpu, 1),  # all replicas together, over the same span
                 "cpu_ms_per_copy": round(cpu * 1000 / expected, 2),
                 "duplicates": sum(len(tokens) for tokens in doubled.values()),
+                **(paced_figures(expected, seconds, busiest * pace) if pace > 0 else {}),
             }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def paced_figures(copies: int, seconds: float, busiest_seconds: float) -> dict[str, float]:
+    """The pace's limit for this workload (every copy over the busiest channel's time at that pace) and the
+    share of it reached."""
+    limit = copies / busiest_seconds
+    return {"limit_copies_per_second": round(limit, 1), "of_limit": round(copies / seconds / limit, 2)}
+
+
+def copies_per_channel(cluster: Cluster, per_source: dict[str, list[int]]) -> dict[str, int]:
+    """How many copies each linked channel receives: every post goes to the other channels of its network."""
+    out: dict[str, int] = {}
+    for source, tokens in per_source.items():
+        ref = cluster.source_ref("slack", source)
+        for other in cluster.network_of(ref):
+            if other != ref:
+                out[other] = out.get(other, 0) + len(tokens)
+    return out
 
 
 def run(
@@ -87,14 +125,17 @@ def run(
     networks: int = 10,
     poll_seconds: float = 0.05,
     backend: str = "sqlite",
+    pace: float = 0.0,
+    latency: float = 0.0,
 ) -> dict[str, Any]:
     """Throughput per replica count, and its ratio to one replica (the first count). ``backend``
-    "postgresql": each run on a fresh database of a private PostgreSQL cluster (testing/postgres.py)."""
+    "postgresql": each run on a fresh database of a private PostgreSQL cluster (testing/postgres.py).
+    ``pace`` > 0: the platforms' pace (seconds between posts per channel) and the fakes' ``latency``."""
     results = []
     with contextlib.ExitStack() as stack:
         postgres = stack.enter_context(running_cluster()) if backend == "postgresql" else None
         for count in counts:
-            figures = asyncio.run(_measure(count, messages, networks, poll_seconds, postgres))
+            figures = asyncio.run(_measure(count, messages, networks, poll_seconds, postgres, pace, latency))
             print(f"replicas {backend} {count}: {figures}", file=sys.stderr, flush=True)
             results.append(figures)
     base = results[0]["copies_per_second"] or 1.0
@@ -102,7 +143,8 @@ def run(
         "backend": backend,
         "messages": messages,
         "channels": networks * 4,
-        "pace_s": 0,
+        "pace_s": pace,
+        "latency_s": latency,
         "poll_seconds": poll_seconds,
         "by_replicas": {str(r["replicas"]): {**r, "ratio": round(r["copies_per_second"] / base, 2)} for r in results},
     }
@@ -115,6 +157,13 @@ if __name__ == "__main__":
     parser.add_argument("--networks", type=int, default=10)
     parser.add_argument("--poll-seconds", type=float, default=0.05, help="[outbox] poll_seconds of the replicas")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite", help="the shared database")
+    parser.add_argument("--pace", type=float, default=0.0, help="seconds between posts per channel (0: unpaced)")
+    parser.add_argument("--latency", type=float, default=None, help="seconds per fake API call (paced: 0.1)")
     args = parser.parse_args()
     counts = tuple(int(n) for n in args.replicas.split(","))
-    print(json.dumps(run(counts, args.messages, args.networks, args.poll_seconds, args.backend), indent=2))
+    latency = args.latency if args.latency is not None else (0.1 if args.pace > 0 else 0.0)
+    print(
+        json.dumps(
+            run(counts, args.messages, args.networks, args.poll_seconds, args.backend, args.pace, latency), indent=2
+        )
+    )

@@ -148,6 +148,7 @@ class FakeDiscord:
         self.messages: dict[int, dict[str, Any]] = {}
         self.webhooks: dict[int, dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.latency = 0.0  # seconds every REST call takes before it is handled (a real server's round trip)
         self.interactions: dict[int, Interaction] = {}
         self.records: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[tuple[str, str, int]] = []
@@ -616,6 +617,8 @@ class FakeDiscord:
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
         method = request.method
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
         fault = self._fault_for(method, path)
         if fault is not None:
             self.calls.append((method, path, -1 if fault.hang or fault.drop else fault.status))

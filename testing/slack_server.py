@@ -260,6 +260,7 @@ class FakeSlack:
         self.file_fetches: list[dict[str, Any]] = []  # every GET of a file URL: path and the token it carried
         self.file_redirect: str | None = None  # file downloads answer 302 to this URL (a hostile redirect)
         self.faults: dict[str, list[Fault]] = {}
+        self.latency = 0.0  # seconds every Web API call takes before it is handled (a real server's round trip)
         self.throttles: dict[str, float] = {}
         self.oauth_codes: dict[str, str] = {}
         self.echo = True
@@ -379,6 +380,8 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
         params = await self._params(request)
         token = self._token(request, params)
         self.calls.append({"method": method, "params": params, "token": token, "at": time.time()})
