@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bot.errors import AgoraError
 from bot.extras import import_extra, missing_extra
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class ChartProcess:
                 self._stop_child()
                 kind, payload = self._ask(request)
         if kind != b"P":
-            raise RuntimeError(f"the chart process could not draw the chart: {payload.decode(errors='replace')}")
+            raise AgoraError(f"the chart process could not draw the chart: {payload.decode(errors='replace')}")
         return payload
 
     def _ask(self, request: bytes) -> tuple[bytes, bytes]:
@@ -161,8 +162,10 @@ class ChartProcess:
 
     def _running(self) -> subprocess.Popen[bytes]:
         if self._closed:
-            raise RuntimeError("the chart process is closed")
-        if self._child is None or self._child.poll() is not None:
+            raise AgoraError("the chart process is closed")
+        if self._child is not None and self._child.poll() is not None:
+            self._stop_child()  # it died between charts: reap it and close its pipes
+        if self._child is None:
             # Run from the directory holding this bot package, so that the child imports the same one.
             self._child = subprocess.Popen(
                 [sys.executable, "-m", "bot.charts"],

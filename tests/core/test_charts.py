@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.charts import BarChart, ChartProcess, draw
+from bot.errors import AgoraError
 from tests.core.conftest import BOSTON, RECIFE, Harness
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,16 @@ def test_a_child_that_died_is_replaced(charts: ChartProcess) -> None:
     os.kill(child, signal.SIGKILL)
     assert charts(CHART) == first
     assert charts.pid not in (None, child)
+
+
+def test_a_chart_the_child_cannot_draw_is_an_error_and_the_child_stays(charts: ChartProcess) -> None:
+    broken = BarChart("t", "x", "a", "b", "none", ("one", "two"), (1, 2, 3), (1, 2))  # three counts, two names
+    with pytest.raises(AgoraError, match="could not draw"):
+        charts(broken)
+    child = charts.pid
+    assert child is not None
+    assert charts(CHART) == draw(CHART)
+    assert charts.pid == child
 
 
 async def test_the_bots_topics_report_draws_in_the_child(make_harness: Callable[..., Any]) -> None:
