@@ -293,25 +293,14 @@ group by 1, 2, 3, 4, 5, 6, 7
 order by 1, 2, 3, 4, 5, 6, 7"""
 """The per-day counts computed from scratch (the backfill; tests compare the triggers' table with it)."""
 
+
 # One statement per message change, its topics grouped first: PostgreSQL refuses an upsert that
 # touches one row twice (SQLite applies a repeated topic twice), and sorted keys lock in one order.
-M007_TOPIC_DAY_COUNTS = f"""
-create table topic_day_counts (
-    network text not null,
-    day integer not null,
-    topic text not null,
-    channel text not null,
-    city text not null,
-    country text not null,
-    question_id bigint not null,
-    messages integer not null,
-    replies integer not null,
-    primary key (network, day, topic, channel, city, country, question_id)
-);
-create index topic_day_counts_day on topic_day_counts (day);
-
-create function agora_count_message(m messages, sign integer) returns void language plpgsql as $fn$
-begin
+def _count_message_function(create: str, lock: str = "") -> str:
+    """``agora_count_message``: m007 made it, m011 re-made it taking the network's lock first (the same body)."""
+    return f"""
+{create} function agora_count_message(m messages, sign integer) returns void language plpgsql as $fn$
+begin{lock}
     insert into topic_day_counts (network, day, topic, channel, city, country, question_id, messages, replies)
     select m.network, {_DAY.format(row="m")}, t.topic, m.channel, coalesce(m.city, ''), coalesce(m.country, ''),
            coalesce(m.root_id, m.id), sign * count(*), sign * count(*) * (m.root_id is not null)::integer
@@ -329,7 +318,25 @@ begin
     end if;
 end
 $fn$;
+"""
 
+
+M007_TOPIC_DAY_COUNTS = f"""
+create table topic_day_counts (
+    network text not null,
+    day integer not null,
+    topic text not null,
+    channel text not null,
+    city text not null,
+    country text not null,
+    question_id bigint not null,
+    messages integer not null,
+    replies integer not null,
+    primary key (network, day, topic, channel, city, country, question_id)
+);
+create index topic_day_counts_day on topic_day_counts (day);
+
+{_count_message_function("create")[1:]}
 create function agora_counts_on_insert() returns trigger language plpgsql as $fn$
 begin
     perform agora_count_message(new, 1);
@@ -371,28 +378,9 @@ M008_DROP_INSTALLS = "drop table if exists installs;"
 """SQLite's m001 created ``installs`` and m008 dropped it; PostgreSQL never had it."""
 
 # The network's lock first, then the count rows: see the module docstring ("Lock order").
-M011_COUNTS_LOCK_ORDER = f"""
-create or replace function agora_count_message(m messages, sign integer) returns void language plpgsql as $fn$
-begin
-    perform pg_advisory_xact_lock({OUTBOX_LOCK}, hashtext(m.network));
-    insert into topic_day_counts (network, day, topic, channel, city, country, question_id, messages, replies)
-    select m.network, {_DAY.format(row="m")}, t.topic, m.channel, coalesce(m.city, ''), coalesce(m.country, ''),
-           coalesce(m.root_id, m.id), sign * count(*), sign * count(*) * (m.root_id is not null)::integer
-    from (select '' as topic
-          union all
-          select value from jsonb_array_elements_text(coalesce(m.topics, '[]')::jsonb)) t
-    group by t.topic
-    order by t.topic
-    on conflict (network, day, topic, channel, city, country, question_id) do update
-        set messages = topic_day_counts.messages + excluded.messages,
-            replies = topic_day_counts.replies + excluded.replies;
-    if sign < 0 then
-        delete from topic_day_counts
-        where network = m.network and day = {_DAY.format(row="m")} and messages = 0 and replies = 0;
-    end if;
-end
-$fn$;
-"""
+M011_COUNTS_LOCK_ORDER = _count_message_function(
+    "create or replace", lock=f"\n    perform pg_advisory_xact_lock({OUTBOX_LOCK}, hashtext(m.network));"
+)
 
 # A new row, or a parked row put back in line: the channel in the payload has work (bot.store.wakeups);
 # a channel lease given up (a replica stopping, or found dead) while the channel has work: take it over.
