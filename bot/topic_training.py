@@ -46,6 +46,7 @@ NEIGHBOUR_DIMS = 64
 # The cross-validated chatter false-tag rate the thresholds must stay under (the target is 10%: keep a margin).
 CHATTER_CEILING = 0.08
 UNTAGGED_KINDS = ("chatter", "negative")
+CALIBRATION_LIST = "calibration.txt"  # in the corpus folder: the files whose train rows calibrate the thresholds
 CONVERSATION_KINDS = ("answer", "chatter", "negative")  # rows that continue the conversation before them
 
 
@@ -60,9 +61,10 @@ class Labelled:
     kind: str
     split: str = "train"
     thread: str = ""  # rows sharing it (a conversation and its translations) stay in one cross-validation fold
+    calibrates: bool = False  # labelled by the validation split's writers: the thresholds are fitted to these rows
 
 
-def read_jsonl(path: Path, split: str | None = None) -> list[Labelled]:
+def read_jsonl(path: Path, split: str | None = None, *, calibrates: bool = False) -> list[Labelled]:
     """Rows of a labelled JSON Lines file; ``split`` overrides rows without one (the dev sets)."""
     rows: list[Labelled] = []
     with path.open(encoding="utf-8") as handle:
@@ -79,6 +81,7 @@ def read_jsonl(path: Path, split: str | None = None) -> list[Labelled]:
                     kind=str(row.get("kind", "")),
                     split=str(row.get("split") or split or "train"),
                     thread=str(row.get("thread") or ""),
+                    calibrates=calibrates,
                 )
             )
     return rows
@@ -91,10 +94,16 @@ def shipped_corpus() -> list[Labelled]:
 
 
 def read_corpus(folder: Path) -> list[Labelled]:
-    """Every row of the ``*.jsonl`` files in ``folder``, files in name order."""
+    """Every row of the ``*.jsonl`` files in ``folder``, files in name order.
+
+    Rows of the files named in ``calibration.txt`` (if there is one) calibrate
+    the thresholds: see :func:`train`.
+    """
+    listed = folder / CALIBRATION_LIST
+    calibrating = set(listed.read_text(encoding="utf-8").split()) if listed.is_file() else set()
     rows: list[Labelled] = []
     for path in sorted(folder.glob("*.jsonl")):
-        rows += read_jsonl(path)
+        rows += read_jsonl(path, calibrates=path.name in calibrating)
     return rows
 
 
@@ -165,7 +174,7 @@ def train(
         if loss < best_loss - 1e-9:
             best_l2, best_loss, oof = l2, loss, candidate
     k, weight, oof = choose_neighbours(features.vectors, targets, oof, fold_of, folds)
-    thresholds, cv = choose_thresholds(oof[:, :-1], oof[:, -1], features.lexicon, rows, slugs)
+    thresholds, cv = calibrate(oof, features.lexicon, rows, slugs)
     w, b = fit_logistic(features.vectors, targets, best_l2)
     neighbours = (
         Neighbours.build(features.vectors, targets, NEIGHBOUR_DIMS, k, NEIGHBOUR_TEMPERATURE, weight)
@@ -278,6 +287,28 @@ def choose_neighbours(
     return best
 
 
+def calibrate(
+    oof: npt.NDArray[np.float64], lexicon: Sequence[TagResult], rows: Sequence[Labelled], slugs: Sequence[str]
+) -> tuple[Thresholds, dict[str, Any]]:
+    """Thresholds fitted to the out-of-fold predictions of the calibrating rows, if any, else of every row;
+    and the cross-validated figures of every row with them.
+
+    Writers differ in how readily they give a message a second topic; rows
+    from many writers teach the classifiers what each topic looks like, and
+    the thresholds then follow the labelling of the writers the tagger is
+    judged against (the validation split's, whose train rows calibrate).
+    """
+    use = [i for i, row in enumerate(rows) if row.calibrates] or list(range(len(rows)))
+    pick = np.asarray(use)
+    thresholds, _ = choose_thresholds(
+        oof[pick, :-1], oof[pick, -1], [lexicon[i] for i in use], [rows[i] for i in use], slugs
+    )
+    lex, strength = _lexicon_arrays(lexicon, slugs)
+    pred = _vector_decide(oof[:, :-1], oof[:, -1], lex, strength, thresholds)
+    predictions = [tuple(slugs[int(k)] for k in np.flatnonzero(row)) for row in pred]
+    return thresholds, {**figures(rows, predictions, slugs), "calibrated_on": len(use)}
+
+
 def choose_thresholds(
     probs: Probabilities,
     gate: Probabilities,
@@ -287,13 +318,7 @@ def choose_thresholds(
 ) -> tuple[Thresholds, dict[str, Any]]:
     """The grid point with the best out-of-fold micro-F1 whose chatter rate stays under the ceiling."""
     gold = label_matrix(rows, slugs).astype(bool)
-    index = {slug: k for k, slug in enumerate(slugs)}
-    lex = np.zeros_like(gold)
-    strength = np.zeros(len(rows))
-    for i, result in enumerate(lexicon):
-        for slug in result.topics:
-            lex[i, index[slug]] = True
-        strength[i] = max((result.scores.get(s, 0.0) for s in result.topics), default=0.0)
+    lex, strength = _lexicon_arrays(lexicon, slugs)
     untagged = np.array([not row.topics for row in rows])
     best: tuple[float, float] | None = None
     chosen = Thresholds()
@@ -308,6 +333,20 @@ def choose_thresholds(
     pred = _vector_decide(probs, gate, lex, strength, chosen)
     predictions = [tuple(slugs[int(k)] for k in np.flatnonzero(row)) for row in pred]
     return chosen, figures(rows, predictions, slugs)
+
+
+def _lexicon_arrays(
+    lexicon: Sequence[TagResult], slugs: Sequence[str]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """The lexicon's topics as a boolean matrix, and each message's strongest lexicon score."""
+    index = {slug: k for k, slug in enumerate(slugs)}
+    lex = np.zeros((len(lexicon), len(slugs)), dtype=bool)
+    strength = np.zeros(len(lexicon))
+    for i, result in enumerate(lexicon):
+        for slug in result.topics:
+            lex[i, index[slug]] = True
+        strength[i] = max((result.scores.get(s, 0.0) for s in result.topics), default=0.0)
+    return lex, strength
 
 
 def _vector_decide(
