@@ -13,6 +13,7 @@ import pytest
 from bot.events import ChannelRef
 from bot.store import PENDING, SEND, SENDING, Store, open_database
 from bot.store.claims import Claims, process_owner
+from testing.clock import ManualClock
 from testing.polling import eventually, wait_until
 from tests.core.conftest import BOSTON, Harness
 
@@ -21,16 +22,8 @@ pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on Postgre
 CH = ChannelRef("fake", "s", "gdl")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def two_processes(database: str) -> tuple[Store, Claims, Claims, Clock]:
-    clock = Clock()
+def two_processes(database: str) -> tuple[Store, Claims, Claims, ManualClock]:
+    clock = ManualClock()
     a = open_database(database)
     b = open_database(database)
     store = Store(a, clock)

@@ -19,17 +19,10 @@ from bot.leadership import Leadership
 from bot.store import open_database
 from bot.store.leases import Leases, as_database
 from bot.store.sql import Database
+from testing.clock import ManualClock
 from testing.polling import eventually
 
 pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -45,7 +38,7 @@ def replica_databases(database_url: str) -> Iterator[tuple[Database, Database]]:
 def test_one_holder_until_its_lease_lapses_then_another_takes_over(
     replica_databases: tuple[Database, Database],
 ) -> None:
-    clock = Clock()
+    clock = ManualClock()
     a = Leases(replica_databases[0], "host-a:1:aa", clock)
     b = Leases(replica_databases[1], "host-b:2:bb", clock)
     assert a.acquire("discord-gateway", ttl=30).held
@@ -67,7 +60,7 @@ def test_one_holder_until_its_lease_lapses_then_another_takes_over(
 def test_a_released_lease_is_free_at_once_and_names_are_independent(
     replica_databases: tuple[Database, Database],
 ) -> None:
-    clock = Clock()
+    clock = ManualClock()
     a = Leases(replica_databases[0], "a", clock)
     b = Leases(replica_databases[1], "b", clock)
     assert a.acquire("discord-gateway:1:0", ttl=30).held
@@ -137,7 +130,7 @@ async def test_a_standby_takes_the_job_over_when_the_holder_stops_renewing(
 
 
 async def test_a_holder_that_was_taken_over_stops_its_job(replica_databases: tuple[Database, Database]) -> None:
-    clock = Clock()
+    clock = ManualClock()
     stopped: list[str] = []
     leases = Leases(replica_databases[0], "a", clock)
 

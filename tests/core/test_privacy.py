@@ -14,6 +14,7 @@ from bot.events import Author, IncomingMessage, MessageEdited
 from bot.retention import DAY, Retention, erase_author
 from bot.richtext import plain
 from bot.testing import CollectingAdapter
+from testing.clock import ManualClock
 from testing.polling import drain
 from testing.translator import MarkingTranslator
 from tests.core.conftest import BOSTON, GDL, RECIFE, demo_config
@@ -30,18 +31,12 @@ def dump(agora: Agora) -> dict[str, list[tuple[Any, ...]]]:
     return {t: sorted(tuple(r.values()) for r in agora.db.query(f"select * from {t}")) for t in tables}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def started(tmp_path: Path, database: str, clock: Clock | None = None) -> tuple[Agora, CollectingAdapter]:
+async def started(tmp_path: Path, database: str, clock: ManualClock | None = None) -> tuple[Agora, CollectingAdapter]:
     adapter = CollectingAdapter("fake")
     config = demo_config(tmp_path / "agora.db", database=database)
-    agora = Agora(config, adapters={"fake": adapter}, translator=MarkingTranslator(), clock=clock or Clock())
+    agora = Agora(
+        config, adapters={"fake": adapter}, translator=MarkingTranslator(), clock=clock or ManualClock(1_800_000_000.0)
+    )
     await agora.start()
     await adapter.emit(_command_mirror(agora))
     return agora, adapter
@@ -113,7 +108,7 @@ async def test_erasing_with_copies_deletes_them_on_the_platforms(tmp_path: Path,
 async def test_retention_forgets_old_content_but_edits_still_reach_the_copies(
     tmp_path: Path, database_url: str
 ) -> None:
-    clock = Clock()
+    clock = ManualClock(1_800_000_000.0)
     agora, adapter = await started(tmp_path, database_url, clock)
     old = await post(agora, adapter, "p1", ANA, "Old question about heat pumps")
     clock.now += 40 * DAY

@@ -15,17 +15,10 @@ from bot.errors import ConfigError
 from bot.richtext import to_plain
 from bot.store import open_database
 from bot.supervision import CONNECTED, CONNECTING, DISCONNECTED, Connections, SupervisionPolicy
+from testing.clock import ManualClock
 from tests.core.conftest import GDL, Harness
 
 pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_the_supervision_table_is_validated_and_errors_name_the_key(tmp_path: Path) -> None:
@@ -52,7 +45,7 @@ def test_backoff_doubles_with_jitter_up_to_the_ceiling() -> None:
 
 
 def test_health_turns_503_only_after_the_grace_period() -> None:
-    clock = Clock()
+    clock = ManualClock()
     connections = Connections(SupervisionPolicy(grace=30), clock=clock)
     discord = connections.supervisor("discord")
     discord.connecting()
@@ -81,7 +74,7 @@ def test_health_turns_503_only_after_the_grace_period() -> None:
 
 
 async def test_the_watch_gives_up_with_the_reason() -> None:
-    clock = Clock()
+    clock = ManualClock()
     connections = Connections(SupervisionPolicy(give_up_after=60), clock=clock)
     slack = connections.supervisor("slack")
     slack.connected()

@@ -22,6 +22,7 @@ from bot.store import Database, Store, open_database
 from bot.store.counts import expected_counts_sql, recount
 from bot.store.sql import SQLITE
 from bot.topics import default_tagger
+from testing.clock import ManualClock
 from testing.messages import add_message
 
 pytestmark = pytest.mark.usefixtures("backend")  # runs on SQLite and on PostgreSQL
@@ -40,17 +41,9 @@ CATALOG = default_catalog()
 
 
 @dataclass
-class Clock:
-    now: float = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
 class History:
     store: Store
-    clock: Clock
+    clock: ManualClock
     questions: list[int] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
 
@@ -80,7 +73,7 @@ def fresh(backend: str, request: pytest.FixtureRequest) -> Iterator[Opener]:
 
 
 def new_history(fresh: Opener) -> History:
-    clock = Clock()
+    clock = ManualClock(START)
     store = Store(fresh(), clock)
     store.create_network("demo", "CODE")
     store.create_network("other", "CODE2")

@@ -10,20 +10,13 @@ from pathlib import Path
 from adapters.slack.inbox import MAX_ATTEMPTS, Inbox
 from bot.store import open_database
 from bot.store.leases import as_database
+from testing.clock import ManualClock
 
 BODY = {"type": "event_callback", "event_id": "Ev1", "team_id": "T1", "event": {"type": "message", "text": "hi"}}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def replicas(tmp_path: Path, first: str = "host-a:1:aa") -> tuple[Inbox, Inbox, Clock]:
-    clock = Clock()
+def replicas(tmp_path: Path, first: str = "host-a:1:aa") -> tuple[Inbox, Inbox, ManualClock]:
+    clock = ManualClock()
     a = Inbox(as_database(open_database(tmp_path / "agora.db")), first, clock)
     b = Inbox(as_database(open_database(tmp_path / "agora.db")), "host-b:2:bb", clock)
     a.create()
