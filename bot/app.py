@@ -53,7 +53,6 @@ from bot.similar import SimilarQuestions, Tuning
 from bot.store import Store, open_database
 from bot.store.wakeups import outbox_wakeups
 from bot.supervision import Connections
-from bot.switching import freeze_startup_heap, share_the_gil
 from bot.tagging import TopicTagger, corrections_loader, load_topic_model
 from bot.topics import Tagger, default_tagger
 
@@ -255,7 +254,6 @@ class Agora:
 
     async def start(self) -> None:
         """Connect every adapter, then resume pending deliveries and the digest schedule."""
-        share_the_gil()  # the loop waits at most 1 ms, not 5, for a thread busy in Python (bot.switching)
         if self.embedder is not None:
             self.embedder.warm()  # ~1 s in a background thread: serve at once, tag fully once it is in
         for name, adapter in self.adapters.items():
@@ -271,9 +269,7 @@ class Agora:
             self._tasks.append(asyncio.create_task(self._index_backlog(), name="similar-backlog"))
         self._tasks.append(asyncio.create_task(self.connections.watch(), name="supervision"))
         self.started = True
-        frozen = freeze_startup_heap()  # full GC passes no longer walk it while the GIL is held (bot.switching)
         log.info("Agora started: adapters %s, translation %s", ", ".join(self.adapters) or "none", self.translator.name)
-        log.debug("%d objects of the start-up kept out of later garbage collections", frozen)
 
     async def _index_backlog(self) -> None:
         """Vectors for questions stored before suggestions existed, in the background."""

@@ -110,6 +110,7 @@ def run(config_path: str | None, verbose: bool) -> None:
 
 async def _run(config: Config) -> None:
     from bot.app import Agora
+    from bot.switching import freeze_startup_heap, share_the_gil
 
     agora = Agora(config)
     stop = asyncio.Event()
@@ -117,11 +118,15 @@ async def _run(config: Config) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    interval = share_the_gil()  # the loop waits at most 1 ms, not 5, for a thread busy in Python
     try:
         await agora.start()
     except BaseException:
         await agora.stop(grace=0)
         raise
+    # Process-wide tuning belongs to the process that serves, not to every Agora object (tests start hundreds).
+    frozen = freeze_startup_heap()  # full GC passes no longer walk the start-up while holding the GIL
+    log.debug("switch interval %g s; %d start-up objects kept out of later garbage collections", interval, frozen)
     for name, adapter in agora.adapters.items():
         url = getattr(adapter, "url", "")
         if url:

@@ -57,10 +57,10 @@ def api(port: int, method: str, path: str, body: dict[str, Any] | None = None) -
         return json.loads(resp.read())
 
 
-def start(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start(config: Path, port: int, log: Path, *flags: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(config), *flags],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         env=env,
