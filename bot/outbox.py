@@ -109,10 +109,11 @@ class Outbox:
         self.wake(ref)
 
     def _wake_all(self) -> None:
-        """Wake every channel with unfinished rows (after wake-ups from other processes may have been missed)."""
+        """Wake every channel with unfinished rows (after wake-ups from other processes may have been missed),
+        as if each had been announced: a missed notice does not change who holds a channel."""
         try:
             for ref in self.store.channels_with_work():
-                self.wake(ref)
+                self._woken_elsewhere(ref)
         except Exception as exc:  # the supervisor's next round finds them
             log.warning("outbox: could not look for channels with work: %r", exc)
 
