@@ -134,8 +134,10 @@ async def test_a_replica_that_saw_another_hold_the_channel_is_not_woken_by_its_n
     replicas: tuple[Agora, Agora],
 ) -> None:
     holding, other = await hold_gdl(*replicas)
-    await relay(other, BOSTON, "m1", "Who runs a shelter?")  # the other replica tries GDL and finds it held
+    first = await relay(other, BOSTON, "m1", "Who runs a shelter?")  # the other replica tries GDL and finds it held
     await eventually(lambda: GDL in other.outbox._other_until, "the other replica to see GDL held")
+    await eventually(partial(delivered, holding.store, first), "the holder to deliver it", WITHIN)
+    await eventually(lambda: GDL not in other.outbox._workers, "its GDL worker to leave GDL to the holder")
     asked: list[ChannelRef] = []
     hold_channel = other.outbox.claims.hold_channel
 
