@@ -207,7 +207,8 @@ before = rss()
 start = time.perf_counter()
 embedder = load_plugin("agora.embedders", "use")({})
 model = TopicModel.load()
-model.probabilities(embedder.embed(["Cuantas camas de albergue agregaron este invierno?"]))
+probe = ["Cuantas camas de albergue agregaron este invierno?"]
+model.probabilities(embedder.embed(probe), probe)
 seconds = time.perf_counter() - start
 after = rss()
 for i in range(2000):

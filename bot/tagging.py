@@ -119,7 +119,7 @@ class TopicTagger:
             own: tuple[str, ...] = lexicon.topics
             probabilities, topical = _EMPTY, 1.0
         else:
-            probs, gate = self.model.probabilities(vector[None, :])
+            probs, gate = self.model.probabilities(vector[None, :], [text])
             probabilities = MappingProxyType({s: float(probs[0, k]) for k, s in enumerate(self.model.slugs)})
             topical = float(gate[0])
             own = decide(lexicon.topics, lexicon.scores, probabilities, topical, self.model.thresholds)

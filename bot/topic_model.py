@@ -1,4 +1,4 @@
-"""The learned half of the tagger: per-topic logistic regressions over sentence embeddings.
+"""The learned half of the tagger: per-topic logistic regressions over sentence embeddings and words.
 
 The lexicon (:mod:`bot.topics`) is precise and explains itself, but it only
 knows the words someone listed; staff mostly describe a practice without naming
@@ -9,14 +9,15 @@ chatter gate: "is this message about any topic at all?", which keeps greetings,
 logistics and passing mentions ("the budget hotel is fine") untagged.
 
 Everything here is plain numpy so training is deterministic (same rows, same
-weights) and the model is a quarter of a megabyte of numbers
-(``bot/data/topics/model.npz``) plus the thresholds cross-validation chose for
-them. Beside the regressions sits a nearest-neighbour vote over the training
-messages (:class:`Neighbours`, in a 64-dimensional projection): a message close
-to labelled ones borrows their topics, which catches the second topic of a
-multi-topic message a little more often than the regressions alone. How the two halves are
-combined is :func:`decide`, shared by the running tagger and the training code
-so the figures measure what runs.
+weights). Two more signals join the regressions' probabilities, each with the
+weight cross-validation gave it: word-gram regressions over the message's own
+words (:class:`bot.word_grams.WordGrams`: the embedding blurs the trade words
+that settle a topic), and a nearest-neighbour vote over the training messages
+(:class:`Neighbours`, in a 64-dimensional projection): a message close to
+labelled ones borrows their topics, which catches the second topic of a
+multi-topic message a little more often. How the lexicon and the probabilities
+are combined is :func:`decide`, shared by the running tagger and the training
+code so the figures measure what runs.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.errors import ConfigError
+from bot.word_grams import WordGrams
 
 Matrix = npt.NDArray[np.float32]
 SHIPPED_MODEL = "model.npz"
@@ -142,14 +144,25 @@ class TopicModel:
     thresholds: Thresholds
     info: Mapping[str, Any] = field(default_factory=dict)  # training figures, data fingerprint
     neighbours: Neighbours | None = None
+    grams: WordGrams | None = None
 
-    def probabilities(self, vectors: Matrix) -> tuple[Matrix, Matrix]:
-        """Per-topic probabilities ``(n, topics)`` and P(topical) ``(n,)`` for embedded messages."""
-        topics = _sigmoid(vectors @ self.weights.T + self.bias)
-        gate = _sigmoid(vectors @ self.gate_weights + np.float32(self.gate_bias))
-        if self.neighbours is None:
-            return topics, gate
-        both = self.neighbours.blend(np.hstack([topics, gate[:, None]]), vectors)
+    def probabilities(self, vectors: Matrix, texts: Sequence[str]) -> tuple[Matrix, Matrix]:
+        """Per-topic probabilities ``(n, topics)`` and P(topical) ``(n,)`` for messages and their embeddings.
+
+        The embedding classifiers' probabilities, averaged with the word-gram
+        classifiers' if the model has them, then the neighbours' vote mixed in:
+        the order training chose the weights in.
+        """
+        both = np.hstack(
+            [
+                _sigmoid(vectors @ self.weights.T + self.bias),
+                _sigmoid(vectors @ self.gate_weights + np.float32(self.gate_bias))[:, None],
+            ]
+        )
+        if self.grams is not None:
+            both = self.grams.blend(both, texts)
+        if self.neighbours is not None:
+            both = self.neighbours.blend(both, vectors)
         return both[:, :-1], both[:, -1]
 
     def save(self, path: Path) -> None:
@@ -170,6 +183,14 @@ class TopicModel:
                 "neighbour_projection": nb.projection,
                 "neighbour_vectors": nb.vectors,
                 "neighbour_labels": nb.labels,
+            }
+        if self.grams is not None:
+            meta["grams"] = {"weight": self.grams.weight}
+            arrays |= {
+                "gram_keys": self.grams.keys,
+                "gram_idf": self.grams.idf,
+                "gram_weights": self.grams.weights,
+                "gram_bias": self.grams.bias,
             }
         with path.open("wb") as handle:
             np.savez_compressed(
@@ -192,6 +213,7 @@ class TopicModel:
                 bias = np.asarray(data["bias"], dtype=np.float32)
                 gate_weights = np.asarray(data["gate_weights"], dtype=np.float32)
                 neighbours = _read_neighbours(data, meta.get("neighbours"))
+                grams = _read_grams(data, meta.get("grams"))
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(f"topic model {source}: {exc}") from exc
         slugs = tuple(str(s) for s in meta["slugs"])
@@ -202,6 +224,12 @@ class TopicModel:
             or neighbours.projection.shape != (weights.shape[1], neighbours.vectors.shape[1])
         ):
             raise ConfigError(f"topic model {source}: neighbour shapes do not match its {len(slugs)} topics")
+        if grams is not None and (
+            grams.weights.shape != (len(slugs) + 1, len(grams.keys))
+            or grams.idf.shape != grams.keys.shape
+            or grams.bias.shape != (len(slugs) + 1,)
+        ):
+            raise ConfigError(f"topic model {source}: word-gram shapes do not match its {len(slugs)} topics")
         return cls(
             embedder=str(meta["embedder"]),
             slugs=slugs,
@@ -212,7 +240,21 @@ class TopicModel:
             thresholds=Thresholds(**{k: float(v) for k, v in meta["thresholds"].items()}),
             info=meta.get("info", {}),
             neighbours=neighbours,
+            grams=grams,
         )
+
+
+def _read_grams(data: Any, settings: Mapping[str, Any] | None) -> WordGrams | None:
+    """The stored word-gram classifiers, or None for a model file without them (older files)."""
+    if settings is None:
+        return None
+    return WordGrams(
+        keys=np.asarray(data["gram_keys"], dtype=np.uint32),
+        idf=np.asarray(data["gram_idf"], dtype=np.float32),
+        weights=np.asarray(data["gram_weights"], dtype=np.float16),
+        bias=np.asarray(data["gram_bias"], dtype=np.float32),
+        weight=float(settings["weight"]),
+    )
 
 
 def _read_neighbours(data: Any, settings: Mapping[str, Any] | None) -> Neighbours | None:

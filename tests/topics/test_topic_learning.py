@@ -47,6 +47,9 @@ def test_training_twice_on_the_same_rows_gives_the_same_weights(embedder: Embedd
     assert np.array_equal(first.gate_weights, second.gate_weights) and first.gate_bias == second.gate_bias
     assert first.thresholds == second.thresholds
     assert first.info["fingerprint"] == second.info["fingerprint"]
+    assert (first.grams is None) == (second.grams is None)
+    if first.grams is not None and second.grams is not None:
+        assert np.array_equal(first.grams.weights, second.grams.weights) and first.grams.weight == second.grams.weight
     first.save(tmp_path / "m.npz")
     loaded = TopicModel.load(tmp_path / "m.npz")
     assert np.array_equal(loaded.weights, first.weights) and loaded.thresholds == first.thresholds

@@ -65,9 +65,10 @@ def test_a_model_with_neighbours_loads_as_saved(tmp_path: Path) -> None:
     loaded = TopicModel.load(tmp_path / "m.npz")
     assert loaded.neighbours is not None and loaded.neighbours.k == 5 and loaded.neighbours.weight == 0.3
     query = np.eye(16, dtype=np.float32)[[0, 2]]
-    for got, want in zip(loaded.probabilities(query), with_vote.probabilities(query), strict=True):
+    texts = ["one", "two"]
+    for got, want in zip(loaded.probabilities(query, texts), with_vote.probabilities(query, texts), strict=True):
         assert np.allclose(got, want)
-    topics, gate = with_vote.probabilities(query)
+    topics, gate = with_vote.probabilities(query, texts)
     assert np.allclose(topics, [[0.65, 0.35], [0.35, 0.35]]) and np.allclose(gate, [0.65, 0.35])
     model.save(tmp_path / "plain.npz")
     assert TopicModel.load(tmp_path / "plain.npz").neighbours is None
