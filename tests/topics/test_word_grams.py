@@ -24,11 +24,11 @@ def test_grams_fold_case_and_accents_and_keep_stems_and_pairs() -> None:
     assert len(gram_hashes("")) == 0
 
 
-def test_the_vocabulary_keeps_grams_of_two_messages_and_rows_are_unit_length() -> None:
-    texts = ["tenant eviction notice", "eviction moratorium for tenants", "bus lanes"]
+def test_the_vocabulary_keeps_grams_of_three_messages_and_rows_are_unit_length() -> None:
+    texts = ["tenant eviction notice", "eviction moratorium for tenants", "bus lanes", "an eviction", "tenants"]
     keys, idf = WordGrams.vocabulary(texts)
-    in_two = {"w:eviction", "s:evict", "s:tenan"}  # "tenant" and "tenants" share their stem
-    assert set(keys.tolist()) == {zlib.crc32(g.encode()) for g in in_two}
+    in_three = {"w:eviction", "s:evict", "s:tenan"}  # "tenant" and "tenants" share their stem
+    assert set(keys.tolist()) == {zlib.crc32(g.encode()) for g in in_three}
     rows = WordGrams.rows(["an eviction", "nothing known", "eviction eviction"], keys, idf)
     assert rows.indptr.tolist() == [0, 2, 2, 4]  # the word and its stem; a repeated word counts once
     assert np.allclose(np.linalg.norm(dense(rows), axis=1), [1, 0, 1])
