@@ -125,11 +125,6 @@ class Features:
     vectors: Matrix
     lexicon: tuple[TagResult, ...]
 
-    def subset(self, index: Sequence[int]) -> Features:
-        return Features(
-            tuple(self.texts[i] for i in index), self.vectors[list(index)], tuple(self.lexicon[i] for i in index)
-        )
-
 
 def featurise(rows: Sequence[Labelled], embedder: Embedder, lexicon: Tagger) -> Features:
     texts = tuple(row.text for row in rows)

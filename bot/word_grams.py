@@ -20,13 +20,14 @@ Plain numpy, deterministic: the same rows give the same weights.
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from bot.topics import fold
 
 Matrix = npt.NDArray[np.float32]
 Hashes = npt.NDArray[np.uint32]
@@ -37,7 +38,7 @@ MIN_MESSAGES = 3  # rarer grams say more about their messages than their topics 
 
 def grams(text: str) -> list[str]:
     """The words (lower case, accents folded), stems of longer words, and adjacent word pairs of ``text``."""
-    words = _WORD.findall(_fold(text))
+    words = _WORD.findall(fold(text))
     out: list[str] = []
     for i, word in enumerate(words):
         out.append("w:" + word)
@@ -55,11 +56,6 @@ def gram_hashes(text: str) -> Hashes:
     process 0.7 MB that stays, and the memory budget beside the embedder is tight.
     """
     return np.array(sorted({zlib.crc32(g.encode()) for g in grams(text)}), dtype=np.uint32)
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
